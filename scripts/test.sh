@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real PostgreSQL, RabbitMQ and Redis:
+# installs dependencies, starts the infrastructure, type-checks, lints, then
+# runs every test file one at a time, since some tests restart the brokers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ ! -d node_modules ]]; then
+  npm ci --no-audit --no-fund
+fi
+
+scripts/infra.sh up
+eval "$(scripts/infra.sh env)"
+
+npx tsc -b
+npx eslint .
+
+mapfile -t test_files < <(find services demo loadtest -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
+if [[ "$#" -gt 0 ]]; then
+  test_files=("$@")
+fi
+
+node --conditions=source --import tsx --test --test-concurrency=1 --test-reporter=spec "${test_files[@]}"

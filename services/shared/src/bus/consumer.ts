@@ -1,0 +1,149 @@
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import type { EventEnvelope } from '../contracts/events.js';
+import { EventValidationError, parseEvent } from '../contracts/validate.js';
+import type { BusConnection } from './connection.js';
+import { declareServiceQueue } from './topology.js';
+
+/**
+ * Records which event ids a consumer has processed. Delivery is at least
+ * once, so every consumer asks this before acting on an event.
+ */
+export interface Deduplicator {
+  /** Returns true when the event was already fully processed and must be skipped. */
+  isProcessed(eventId: string): Promise<boolean>;
+  markProcessed(eventId: string): Promise<void>;
+}
+
+export type EventHandler = (event: EventEnvelope, logger: Logger) => Promise<void>;
+
+export interface BusConsumerOptions {
+  service: string;
+  bindingPatterns: readonly string[];
+  /** Unacknowledged deliveries in flight at once on this consumer. */
+  prefetch: number;
+  deduplicator: Deduplicator;
+  handler: EventHandler;
+  logger: Logger;
+  deliveryLimit?: number;
+  /** Called after each message outcome, for metrics. */
+  onOutcome?: (outcome: ConsumeOutcome, event: EventEnvelope | undefined) => void;
+}
+
+export type ConsumeOutcome = 'processed' | 'duplicate' | 'dead_lettered' | 'requeued';
+
+/**
+ * Consumes a service's quorum queue with manual acknowledgements. A message
+ * that fails validation is dead-lettered at once. A handler failure is
+ * requeued, and the queue's delivery limit dead-letters a message that keeps
+ * failing. The consumer re-subscribes after every reconnect.
+ */
+export class BusConsumer {
+  private channel: Channel | undefined;
+  private consumerTag: string | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly connection: BusConnection,
+    private readonly options: BusConsumerOptions,
+  ) {}
+
+  start(): void {
+    this.connection.onSetup(async (model) => {
+      if (this.stopped) return;
+      const channel = await model.createChannel();
+      channel.on('error', (error: unknown) => {
+        this.options.logger.warn({ err: error }, 'consumer channel error');
+      });
+      channel.on('close', () => {
+        if (this.channel === channel) {
+          this.channel = undefined;
+          this.consumerTag = undefined;
+        }
+      });
+
+      await channel.prefetch(this.options.prefetch);
+      const queue = await declareServiceQueue(channel, {
+        service: this.options.service,
+        bindingPatterns: this.options.bindingPatterns,
+        deliveryLimit: this.options.deliveryLimit,
+      });
+      const reply = await channel.consume(queue, (message) => this.track(channel, message), { noAck: false });
+
+      this.channel = channel;
+      this.consumerTag = reply.consumerTag;
+      this.options.logger.info({ queue, prefetch: this.options.prefetch }, 'consuming events');
+    });
+  }
+
+  /**
+   * Stops taking new deliveries and waits for the ones in flight. Unacked
+   * deliveries go back to the queue when the channel closes, for another
+   * replica to take.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const channel = this.channel;
+    if (channel !== undefined && this.consumerTag !== undefined) {
+      await channel.cancel(this.consumerTag).catch(() => undefined);
+    }
+    await Promise.allSettled([...this.inFlight]);
+    if (channel !== undefined) await channel.close().catch(() => undefined);
+    this.channel = undefined;
+  }
+
+  private track(channel: Channel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      this.options.logger.warn('consumer was cancelled by the broker; it resubscribes on the next reconnect');
+      return;
+    }
+    const task = this.handle(channel, message).finally(() => this.inFlight.delete(task));
+    this.inFlight.add(task);
+  }
+
+  private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
+    const { logger: baseLogger, deduplicator, handler, onOutcome } = this.options;
+
+    let event: EventEnvelope;
+    try {
+      event = parseEvent(message.content);
+    } catch (error) {
+      const code = error instanceof EventValidationError ? error.code : 'EVENT_MALFORMED';
+      baseLogger.error(
+        { err: error, code, messageId: message.properties.messageId, routingKey: message.fields.routingKey },
+        'dead-lettering an event that failed validation',
+      );
+      safeAck(() => channel.nack(message, false, false));
+      onOutcome?.('dead_lettered', undefined);
+      return;
+    }
+
+    const logger = baseLogger.child({ eventId: event.id, eventType: event.type, playerId: event.playerId });
+    try {
+      if (await deduplicator.isProcessed(event.id)) {
+        logger.debug('skipping an event that was already processed');
+        safeAck(() => channel.ack(message));
+        onOutcome?.('duplicate', event);
+        return;
+      }
+      await handler(event, logger);
+      await deduplicator.markProcessed(event.id);
+      safeAck(() => channel.ack(message));
+      onOutcome?.('processed', event);
+    } catch (error) {
+      logger.warn({ err: error, redelivered: message.fields.redelivered }, 'event handler failed, requeueing');
+      safeAck(() => channel.nack(message, false, true));
+      onOutcome?.('requeued', event);
+    }
+  }
+}
+
+/** Acks on a closed channel throw; the broker redelivers those messages anyway. */
+function safeAck(acknowledge: () => void): void {
+  try {
+    acknowledge();
+  } catch {
+    // The channel closed under us, so the delivery returns to the queue.
+  }
+}

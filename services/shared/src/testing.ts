@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import { deleteVhost, ensureVhost, vhostAmqpUrl } from './bus/vhost.js';
+
+/**
+ * Helpers for tests that run against the real PostgreSQL, RabbitMQ and Redis
+ * started by `scripts/infra.sh up`.
+ */
+export interface InfraSettings {
+  pgUrl: string;
+  amqpUrl: string;
+  managementUrl: string;
+  redisUrl: string;
+}
+
+export function infraSettings(env: NodeJS.ProcessEnv = process.env): InfraSettings {
+  const required = ['PGURL', 'AMQP_URL', 'RABBITMQ_MANAGEMENT_URL', 'REDIS_URL'] as const;
+  const missing = required.filter((name) => env[name] === undefined || env[name] === '');
+  if (missing.length > 0) {
+    throw new Error(
+      `missing ${missing.join(', ')}: start the infrastructure with 'scripts/infra.sh up' and load it with 'eval "$(scripts/infra.sh env)"'`,
+    );
+  }
+  return {
+    pgUrl: env.PGURL as string,
+    amqpUrl: env.AMQP_URL as string,
+    managementUrl: env.RABBITMQ_MANAGEMENT_URL as string,
+    redisUrl: env.REDIS_URL as string,
+  };
+}
+
+/** A brand id unique to one test, safe as a vhost, database and key prefix. */
+export function uniqueBrand(prefix = 'test'): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Creates a vhost for a test brand and returns its AMQP URL and a cleanup function. */
+export async function createTestVhost(
+  settings: InfraSettings,
+  brand: string,
+): Promise<{ amqpUrl: string; remove: () => Promise<void> }> {
+  const user = decodeURIComponent(new URL(settings.amqpUrl).username);
+  await ensureVhost(settings.managementUrl, brand, user);
+  return {
+    amqpUrl: vhostAmqpUrl(settings.amqpUrl, brand),
+    remove: () => deleteVhost(settings.managementUrl, brand),
+  };
+}
