@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['demo/**', 'loadtest/**', 'scripts/**', '**/test/**'],
+    files: ['loadtest/**', 'scripts/**', '**/test/**'],
     rules: { 'no-console': 'off' },
   },
 );

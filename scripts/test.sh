@@ -15,7 +15,7 @@ eval "$(scripts/infra.sh env)"
 npx tsc -b
 npx eslint .
 
-mapfile -t test_files < <(find services demo loadtest -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
+mapfile -t test_files < <(find services loadtest -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
 if [[ "$#" -gt 0 ]]; then
   test_files=("$@")
 fi

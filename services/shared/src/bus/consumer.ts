@@ -42,6 +42,8 @@ export class BusConsumer {
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Event id to the task handling it, so a second copy waits for the first instead of racing it. */
+  private readonly inFlightByEventId = new Map<string, Promise<void>>();
   private stopped = false;
 
   constructor(
@@ -103,7 +105,7 @@ export class BusConsumer {
   }
 
   private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
-    const { logger: baseLogger, deduplicator, handler, onOutcome } = this.options;
+    const { logger: baseLogger, onOutcome } = this.options;
 
     let event: EventEnvelope;
     try {
@@ -120,6 +122,28 @@ export class BusConsumer {
     }
 
     const logger = baseLogger.child({ eventId: event.id, eventType: event.type, playerId: event.playerId });
+
+    // Two copies of one event can be in flight on this channel at once (a
+    // replayed outbox row, say). The second waits for the first and then
+    // finds it processed. NOTE: copies delivered to two replicas at the same
+    // moment can both pass the check; that is the at-least-once remainder
+    // every handler tolerates (the player client ignores an old balanceVersion).
+    const earlier = this.inFlightByEventId.get(event.id);
+    const current = this.process(channel, message, event, logger, earlier);
+    this.inFlightByEventId.set(event.id, current);
+    await current;
+    if (this.inFlightByEventId.get(event.id) === current) this.inFlightByEventId.delete(event.id);
+  }
+
+  private async process(
+    channel: Channel,
+    message: ConsumeMessage,
+    event: EventEnvelope,
+    logger: Logger,
+    earlier: Promise<void> | undefined,
+  ): Promise<void> {
+    const { deduplicator, handler, onOutcome } = this.options;
+    if (earlier !== undefined) await earlier;
     try {
       if (await deduplicator.isProcessed(event.id)) {
         logger.debug('skipping an event that was already processed');

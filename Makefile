@@ -1,0 +1,54 @@
+# Croupier — developer entry points. `make help` lists every target.
+
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+##@ General
+
+.PHONY: help
+help: ## Show the targets and what each does.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
+	  /^[a-zA-Z_0-9-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } \
+	  /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Run
+
+.PHONY: demo
+demo: ## Run the two-brand demo end to end (installs and starts what it needs).
+	bash scripts/demo.sh
+
+.PHONY: bench
+bench: ## Measure latency and throughput and rewrite docs/benchmarks.md.
+	bash scripts/bench.sh
+
+##@ Development
+
+.PHONY: install
+install: ## Install the npm dependencies of every workspace.
+	npm ci --no-audit --no-fund
+
+.PHONY: test
+test: ## Run the whole test suite against real PostgreSQL, RabbitMQ and Redis.
+	bash scripts/test.sh
+
+.PHONY: typecheck
+typecheck: ## Type-check every workspace.
+	npx tsc -b
+
+.PHONY: lint
+lint: ## Lint every workspace.
+	npx eslint .
+
+##@ Infrastructure
+
+.PHONY: infra-up
+infra-up: ## Install (if missing) and start PostgreSQL, RabbitMQ and Redis on loopback.
+	scripts/infra.sh up
+
+.PHONY: infra-down
+infra-down: ## Stop PostgreSQL, RabbitMQ and Redis.
+	scripts/infra.sh down
+
+.PHONY: infra-status
+infra-status: ## Show whether each infrastructure component is running.
+	scripts/infra.sh status
