@@ -83,6 +83,15 @@ export class PlayerFleet {
     return { players: this.observations.size, pushesReceived, lost, outOfOrder, duplicates: this.duplicateCount, latency: this.latency };
   }
 
+  /** Balance the player's client holds now. */
+  balanceOf(playerId: string): { balanceVersion: number; cashMinor: number; bonusMinor: number } | undefined {
+    return this.observations.get(playerId)?.client.balance;
+  }
+
+  baselineVersionOf(playerId: string): number | undefined {
+    return this.observations.get(playerId)?.baselineVersion;
+  }
+
   close(): void {
     for (const observation of this.observations.values()) observation.client.close();
     this.observations.clear();
