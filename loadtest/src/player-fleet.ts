@@ -43,9 +43,17 @@ export class PlayerFleet {
 
   constructor(private readonly transports: Transport[] = ['websocket', 'polling']) {}
 
-  /** Connects every player and resolves when each has its first snapshot, or rejects after the timeout. */
-  async connect(players: readonly FleetPlayer[], timeoutMs = 60_000): Promise<void> {
-    const snapshots = players.map((player) => this.connectOne(player));
+  /**
+   * Connects every player, at most `connectRatePerSecond` new connections a
+   * second, and resolves when each has its first snapshot, or rejects after the timeout.
+   */
+  async connect(players: readonly FleetPlayer[], timeoutMs = 60_000, connectRatePerSecond = Number.POSITIVE_INFINITY): Promise<void> {
+    const snapshots: Array<Promise<void>> = [];
+    const chunkSize = Number.isFinite(connectRatePerSecond) ? Math.max(1, Math.round(connectRatePerSecond / 10)) : players.length;
+    for (let start = 0; start < players.length; start += chunkSize) {
+      for (const player of players.slice(start, start + chunkSize)) snapshots.push(this.connectOne(player));
+      if (start + chunkSize < players.length) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`players did not all receive a snapshot within ${timeoutMs} ms`)), timeoutMs);

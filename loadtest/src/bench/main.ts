@@ -1,0 +1,95 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { infraSettings } from '@croupier/shared/testing';
+import { REPOSITORY_ROOT } from '../stack/service-process.js';
+import { describeMachine, renderMarkdown, type BenchReport } from './report.js';
+import { measurePushLatency, measureWalletThroughput } from './scenarios.js';
+
+const USAGE = `Usage: bench [options]
+
+Measures wallet throughput and commit-to-receive latency on this machine and
+rewrites docs/benchmarks.md (and .bench/results.json).
+
+Options:
+  --players N            connected players in the latency run (default 10000)
+  --rate N               balance changes per second in the latency run (default 1000)
+  --duration-seconds N   length of the latency run (default 30)
+  --throughput-rates L   comma-separated callback rates to step through (default 500,1000,1500,2000,2500)
+  --step-seconds N       length of each throughput step (default 15)
+  --no-write             print the report instead of writing docs/benchmarks.md
+  --help                 show this text`;
+
+function log(message: string): void {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+function readOptions() {
+  const { values } = parseArgs({
+    options: {
+      players: { type: 'string', default: '10000' },
+      rate: { type: 'string', default: '1000' },
+      'duration-seconds': { type: 'string', default: '30' },
+      'throughput-rates': { type: 'string', default: '500,1000,1500,2000,2500' },
+      'step-seconds': { type: 'string', default: '15' },
+      'no-write': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const integer = (name: string, raw: string): number => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) {
+      console.error(`bench: --${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+      process.exit(2);
+    }
+    return value;
+  };
+  return {
+    players: integer('players', values.players),
+    rate: integer('rate', values.rate),
+    durationSeconds: integer('duration-seconds', values['duration-seconds']),
+    throughputRates: values['throughput-rates'].split(',').map((rate) => integer('throughput-rates', rate.trim())),
+    stepSeconds: integer('step-seconds', values['step-seconds']),
+    shouldWrite: !values['no-write'],
+  };
+}
+
+async function main(): Promise<void> {
+  const options = readOptions();
+  const settings = { infra: infraSettings(), logDirectory: path.join(REPOSITORY_ROOT, '.bench', 'logs'), log };
+
+  const throughput = await measureWalletThroughput(settings, options.throughputRates, options.stepSeconds);
+  const push = await measurePushLatency(settings, {
+    players: options.players,
+    gatewayReplicas: 2,
+    ratePerSecond: options.rate,
+    durationSeconds: options.durationSeconds,
+  });
+
+  const report: BenchReport = {
+    date: new Date().toISOString().slice(0, 10),
+    command: `make bench (${process.argv.slice(2).join(' ') || 'default options'})`,
+    machine: describeMachine(),
+    throughput,
+    throughputStepSeconds: options.stepSeconds,
+    push,
+  };
+  const markdown = renderMarkdown(report);
+  if (!options.shouldWrite) {
+    console.log(markdown);
+    return;
+  }
+  mkdirSync(path.join(REPOSITORY_ROOT, '.bench'), { recursive: true });
+  writeFileSync(path.join(REPOSITORY_ROOT, '.bench', 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(REPOSITORY_ROOT, 'docs', 'benchmarks.md'), markdown);
+  log('wrote docs/benchmarks.md and .bench/results.json');
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  process.exit(1);
+});

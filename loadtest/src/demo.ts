@@ -1,0 +1,186 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { infraSettings } from '@croupier/shared/testing';
+import { formatSummary } from './latency.js';
+import { PlayerFleet, type DeliveryReport } from './player-fleet.js';
+import { emptyTally, forEachConcurrently, playSession, type SessionTally } from './session.js';
+import { BrandStack } from './stack/brand-stack.js';
+import { REPOSITORY_ROOT } from './stack/service-process.js';
+
+const USAGE = `Usage: demo [options]
+
+Runs two brands end to end on this machine and replays provider sessions
+while simulated players watch their balances through the push gateways.
+
+Options:
+  --players N           players per brand (default 300)
+  --rounds N            extra bet-and-win rounds per player (default 10)
+  --gateways N          gateway replicas per brand (default 2)
+  --concurrency N       players playing at once per brand (default 100)
+  --think-time-ms N     maximum pause between a player's calls (default 20)
+  --help                show this text`;
+
+interface DemoOptions {
+  players: number;
+  rounds: number;
+  gateways: number;
+  concurrency: number;
+  thinkTimeMsMax: number;
+}
+
+interface BrandResult {
+  brand: string;
+  tally: SessionTally;
+  delivery: DeliveryReport;
+  committedChanges: number;
+  balanceMismatches: number;
+  exitCodes: Array<number | null>;
+}
+
+const BRANDS = [
+  { brand: 'alpha', currency: 'EUR' },
+  { brand: 'beta', currency: 'GBP' },
+];
+
+function readOptions(): DemoOptions {
+  const { values } = parseArgs({
+    options: {
+      players: { type: 'string', default: '300' },
+      rounds: { type: 'string', default: '10' },
+      gateways: { type: 'string', default: '2' },
+      concurrency: { type: 'string', default: '100' },
+      'think-time-ms': { type: 'string', default: '20' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const positive = (name: string, raw: string, minimum = 1): number => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < minimum) {
+      console.error(`demo: --${name} must be an integer of at least ${minimum}, got ${JSON.stringify(raw)}`);
+      process.exit(2);
+    }
+    return value;
+  };
+  return {
+    players: positive('players', values.players),
+    rounds: positive('rounds', values.rounds, 0),
+    gateways: positive('gateways', values.gateways),
+    concurrency: positive('concurrency', values.concurrency),
+    thinkTimeMsMax: positive('think-time-ms', values['think-time-ms'], 0),
+  };
+}
+
+async function runBrand(stack: BrandStack, currency: string, options: DemoOptions): Promise<Omit<BrandResult, 'exitCodes'>> {
+  const api = stack.walletApi;
+  const playerIds = Array.from({ length: options.players }, (_, index) => `${stack.brand}-player-${index + 1}`);
+  await forEachConcurrently(playerIds, 50, async (playerId) => {
+    const reply = await api.createPlayer(playerId, currency);
+    if (reply.statusCode !== 201) throw new Error(`creating ${playerId} failed with HTTP ${reply.statusCode}: ${JSON.stringify(reply.body)}`);
+  });
+
+  const fleet = new PlayerFleet();
+  await fleet.connect(
+    playerIds.map((playerId, index) => ({
+      playerId,
+      gatewayUrl: stack.gatewayUrls[index % stack.gatewayUrls.length] as string,
+      getToken: () => api.sessionToken(playerId),
+    })),
+  );
+  log(`${stack.brand}: ${playerIds.length} players connected across ${stack.gatewayUrls.length} gateway replicas`);
+
+  const tally = emptyTally();
+  const sessionOptions = { currency, extraRounds: options.rounds, thinkTimeMsMax: options.thinkTimeMsMax };
+  await forEachConcurrently(playerIds, options.concurrency, (playerId) => playSession(api, playerId, sessionOptions, tally));
+  log(`${stack.brand}: sessions replayed, ${tally.appliedCalls} wallet calls applied, ${tally.replays} retries replayed`);
+
+  const allArrived = await fleet.waitForVersions(tally.finalVersions, 15_000);
+  if (!allArrived) log(`${stack.brand}: some players did not reach their final balance version within 15 s`);
+
+  const delivery = fleet.report(tally.finalVersions);
+  let committedChanges = 0;
+  let balanceMismatches = 0;
+  await forEachConcurrently(playerIds, 50, async (playerId) => {
+    const snapshot = await api.snapshot(playerId);
+    const held = fleet.balanceOf(playerId);
+    committedChanges += snapshot.body.balanceVersion - (fleet.baselineVersionOf(playerId) ?? 0);
+    if (
+      held === undefined ||
+      held.balanceVersion !== snapshot.body.balanceVersion ||
+      held.cashMinor !== snapshot.body.cashMinor ||
+      held.bonusMinor !== snapshot.body.bonusMinor
+    ) {
+      balanceMismatches += 1;
+    }
+  });
+  fleet.close();
+  return { brand: stack.brand, tally, delivery, committedChanges, balanceMismatches };
+}
+
+function printResult(result: BrandResult): void {
+  const { delivery, tally } = result;
+  const errors = [...tally.unexpectedErrors].map(([code, count]) => `${code} x${count}`).join(', ') || 'none';
+  console.log(`
+brand ${result.brand}
+  players                 ${delivery.players}
+  wallet calls applied    ${tally.appliedCalls} (retried callbacks replayed: ${tally.replays})
+  unexpected answers      ${errors}
+  balance changes committed ${result.committedChanges}
+  pushes received         ${delivery.pushesReceived} (duplicates ${delivery.duplicates})
+  lost                    ${delivery.lost}
+  out of order            ${delivery.outOfOrder}
+  client != wallet        ${result.balanceMismatches} players
+  commit-to-receive       ${formatSummary(delivery.latency.summary())}
+  service exit codes      ${result.exitCodes.join(', ')}`);
+}
+
+function isFailure(result: BrandResult): boolean {
+  return (
+    result.delivery.lost > 0 ||
+    result.balanceMismatches > 0 ||
+    result.tally.unexpectedErrors.size > 0 ||
+    result.exitCodes.some((code) => code !== 0)
+  );
+}
+
+function log(message: string): void {
+  console.log(`[demo ${new Date().toISOString().slice(11, 23)}] ${message}`);
+}
+
+async function main(): Promise<void> {
+  const options = readOptions();
+  const infra = infraSettings();
+  const logDirectory = path.join(REPOSITORY_ROOT, '.infra', 'demo-logs');
+  const startedAtMs = Date.now();
+
+  log(`starting ${BRANDS.length} brands, each with a wallet and ${options.gateways} gateway replicas (logs in ${logDirectory})`);
+  const stacks: BrandStack[] = [];
+  try {
+    for (const { brand } of BRANDS) {
+      stacks.push(await BrandStack.start({ brand, infra, gatewayReplicas: options.gateways, logDirectory }));
+    }
+    const outcomes = await Promise.all(stacks.map((stack, index) => runBrand(stack, BRANDS[index]?.currency ?? 'EUR', options)));
+
+    const results: BrandResult[] = [];
+    for (const [index, stack] of stacks.entries()) {
+      const exitCodes = await stack.stop();
+      results.push({ ...(outcomes[index] as Omit<BrandResult, 'exitCodes'>), exitCodes });
+    }
+    stacks.length = 0;
+
+    results.forEach(printResult);
+    const failed = results.filter(isFailure);
+    console.log(`\ndemo finished in ${((Date.now() - startedAtMs) / 1000).toFixed(1)} s: ${failed.length === 0 ? 'nothing lost' : `FAILED for ${failed.map((result) => result.brand).join(', ')}`}`);
+    process.exitCode = failed.length === 0 ? 0 : 1;
+  } finally {
+    await Promise.all(stacks.map((stack) => stack.stop()));
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
