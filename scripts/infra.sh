@@ -383,7 +383,23 @@ install_missing_packages() {
     rm -f /usr/sbin/policy-rc.d
     created_policy_rc_d=false
   fi
+  stop_package_epmd
   log "Installed ${packages[*]}."
+}
+
+# The rabbitmq-server package's maintainer scripts run rabbitmqctl, which starts
+# a system epmd on the default port 4369 bound to every interface. Nothing of
+# ours uses it (our node has its own epmd on loopback), so stop it when no node
+# is registered with it.
+stop_package_epmd() {
+  command -v epmd >/dev/null || return 0
+  if ERL_EPMD_PORT=4369 epmd -names >/dev/null 2>&1; then
+    if ERL_EPMD_PORT=4369 epmd -names 2>/dev/null | grep -q '^name '; then
+      log "A system epmd on port 4369 has registered nodes; leaving it running."
+    elif ERL_EPMD_PORT=4369 epmd -kill >/dev/null 2>&1; then
+      log "Stopped the system epmd on port 4369 that the package installation started."
+    fi
+  fi
 }
 
 # ---------------------------------------------------------------------------
