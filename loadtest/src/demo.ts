@@ -105,13 +105,13 @@ async function runBrand(stack: BrandStack, currency: string, options: DemoOption
   let balanceMismatches = 0;
   await forEachConcurrently(playerIds, 50, async (playerId) => {
     const snapshot = await api.snapshot(playerId);
-    const held = fleet.balanceOf(playerId);
+    const clientBalance = fleet.balanceOf(playerId);
     committedChanges += snapshot.body.balanceVersion - (fleet.baselineVersionOf(playerId) ?? 0);
     if (
-      held === undefined ||
-      held.balanceVersion !== snapshot.body.balanceVersion ||
-      held.cashMinor !== snapshot.body.cashMinor ||
-      held.bonusMinor !== snapshot.body.bonusMinor
+      clientBalance === undefined ||
+      clientBalance.balanceVersion !== snapshot.body.balanceVersion ||
+      clientBalance.cashMinor !== snapshot.body.cashMinor ||
+      clientBalance.bonusMinor !== snapshot.body.bonusMinor
     ) {
       balanceMismatches += 1;
     }

@@ -9,7 +9,7 @@ export interface FleetPlayer {
   getToken: () => Promise<string>;
 }
 
-/** What one simulated player saw over the run. */
+/** Pushes and snapshots one simulated player received over the run. */
 interface PlayerObservation {
   client: PlayerClient;
   /** Version of the first snapshot; every later version must arrive as a push. */
@@ -65,7 +65,7 @@ export class PlayerFleet {
     }
   }
 
-  /** Resolves when every player holds at least the expected version, or after the timeout. */
+  /** Resolves when every player's client has at least the expected version, or after the timeout. */
   async waitForVersions(expectedVersions: ReadonlyMap<string, number>, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
@@ -91,7 +91,7 @@ export class PlayerFleet {
     return { players: this.observations.size, pushesReceived, lost, outOfOrder, duplicates: this.duplicateCount, latency: this.latency };
   }
 
-  /** Balance the player's client holds now. */
+  /** Balance the player's client has applied so far. */
   balanceOf(playerId: string): { balanceVersion: number; cashMinor: number; bonusMinor: number } | undefined {
     return this.observations.get(playerId)?.client.balance;
   }

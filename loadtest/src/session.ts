@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { TransactionBody, WalletApi, WalletReply } from './wallet-api.js';
 import { DEMO_PROVIDER } from './stack/brand-stack.js';
 
-/** What replaying provider sessions did to the ledger, as the wallet's responses reported it. */
+/** Outcome of replaying provider sessions, as reported by the wallet's responses. */
 export interface SessionTally {
   /** Calls the wallet applied (replays excluded). Not every one changes a balance: end-round does not. */
   appliedCalls: number;
-  /** Retried callbacks that the wallet answered from its idempotency record. */
+  /** Retried callbacks that the wallet replayed from its idempotency record. */
   replays: number;
-  /** Calls answered with an error the scenario did not expect, by code. */
+  /** Calls that returned an error the scenario did not expect, by code. */
   unexpectedErrors: Map<string, number>;
   /** Highest balanceVersion the wallet reported per player; pushes must reach it. */
   finalVersions: Map<string, number>;
@@ -29,7 +29,7 @@ export interface SessionOptions {
 /**
  * Replays one player's provider session against the wallet: a deposit, bets
  * and wins, a callback retried with the same transaction id, a rollback, a
- * bonus credit and a withdrawal. Every step checks the wallet's answer.
+ * bonus credit and a withdrawal. Every step checks the wallet's response.
  */
 export async function playSession(api: WalletApi, playerId: string, options: SessionOptions, tally: SessionTally): Promise<void> {
   const { currency } = options;

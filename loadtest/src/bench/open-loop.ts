@@ -6,7 +6,7 @@ export interface OpenLoopResult {
   durationSeconds: number;
   sent: number;
   completed: number;
-  /** Calls answered with a status other than the one `call` reports as success. */
+  /** Calls that `call` reported as unsuccessful, or that threw. */
   failed: number;
   /** Calls still unanswered when the run ended plus its grace period. */
   unanswered: number;

@@ -54,7 +54,7 @@ function placeRandomBet(api: WalletApi, playerIds: readonly string[]): Promise<{
   return api.bet(call, '0.10', 'EUR').then((reply) => ({ playerId, balanceVersion: reply.body.balanceVersion, ok: reply.statusCode === 200 }));
 }
 
-/** Bet callbacks at fixed arrival rates against one wallet, with its gateways consuming but no players connected. */
+/** Sends bet callbacks at fixed arrival rates against one wallet, with its gateways consuming but no players connected. */
 export async function measureWalletThroughput(settings: BenchSettings, rates: readonly number[], stepSeconds: number): Promise<ThroughputStep[]> {
   const stack = await BrandStack.start({ brand: 'bench-throughput', infra: settings.infra, gatewayReplicas: 2, logDirectory: settings.logDirectory });
   try {

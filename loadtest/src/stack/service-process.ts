@@ -14,7 +14,7 @@ export interface ServiceProcessOptions {
   env: Record<string, string>;
   /** Directory for `<name>.log`; the process's stdout and stderr go there. */
   logDirectory: string;
-  /** URL that answers 200 once the service is ready. */
+  /** URL that returns 200 once the service is ready. */
   readinessUrl: string;
   readinessTimeoutMs?: number;
 }

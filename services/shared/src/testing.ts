@@ -28,7 +28,7 @@ export function infraSettings(env: NodeJS.ProcessEnv = process.env): InfraSettin
   };
 }
 
-/** A brand id unique to one test, safe as a vhost, database and key prefix. */
+/** Returns a brand id unique to one test, safe as a vhost, database and key prefix. */
 export function uniqueBrand(prefix = 'test'): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }

@@ -7,7 +7,7 @@ import { declareServiceQueue } from './topology.js';
 
 /**
  * Records which event ids a consumer has processed. Delivery is at least
- * once, so every consumer asks this before acting on an event.
+ * once, so every consumer checks it before acting on an event.
  */
 export interface Deduplicator {
   /** Returns true when the event was already fully processed and must be skipped. */
@@ -126,8 +126,8 @@ export class BusConsumer {
     // Two copies of one event can be in flight on this channel at once (a
     // replayed outbox row, say). The second waits for the first and then
     // finds it processed. NOTE: copies delivered to two replicas at the same
-    // moment can both pass the check; that is the at-least-once remainder
-    // every handler tolerates (the player client ignores an old balanceVersion).
+    // moment can both pass the check. Every handler tolerates that remainder of
+    // at-least-once delivery, because the player client ignores an old balanceVersion.
     const earlier = this.inFlightByEventId.get(event.id);
     const current = this.process(channel, message, event, logger, earlier);
     this.inFlightByEventId.set(event.id, current);

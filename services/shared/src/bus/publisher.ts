@@ -24,7 +24,7 @@ export class PublisherUnavailableError extends Error {
  * Publishes persistent messages on a confirm channel. `publishBatch` resolves
  * only after the broker has confirmed every message in it, and rejects if any
  * is nacked or the channel is lost, so a caller such as the outbox relay marks
- * rows as sent only when the broker holds them.
+ * rows as sent only when the broker has stored them.
  */
 export class BusPublisher {
   private channel: ConfirmChannel | undefined;

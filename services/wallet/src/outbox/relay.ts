@@ -115,7 +115,7 @@ export class OutboxRelay implements CommitListener {
     this.wake();
   }
 
-  /** Number of committed events this process holds in memory and has not yet published. */
+  /** Number of committed events queued in memory and not yet published. */
   get pendingHandOffs(): number {
     return this.queue.length;
   }
@@ -217,7 +217,7 @@ export class OutboxRelay implements CommitListener {
       const { rows } = await client.query<OutboxRow>(CLAIM_SQL, [[...this.inMemoryIds], this.options.batchSize]);
       if (rows.length > 0) {
         // NOTE: these rows have no exact commit time in this process, so their
-        // insert time stands in for it. It is early by at most the
+        // insert time is used instead. It is early by at most the
         // transaction's duration, so measured latency only grows.
         const committedAtMicros = rows.map((row) => row.created_at.getTime() * 1000);
         await this.options.publisher.publishBatch(
