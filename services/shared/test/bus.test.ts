@@ -19,7 +19,7 @@ const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 class MemoryDeduplicator implements Deduplicator {
   readonly processed = new Set<string>();
-  async isProcessed(eventId: string): Promise<boolean> {
+  async isProcessed(eventId: string, _redelivered: boolean): Promise<boolean> {
     return this.processed.has(eventId);
   }
   async markProcessed(eventId: string): Promise<void> {

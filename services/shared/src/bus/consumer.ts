@@ -10,8 +10,13 @@ import { declareServiceQueue } from './topology.js';
  * once, so every consumer checks it before acting on an event.
  */
 export interface Deduplicator {
-  /** Returns true when the event was already fully processed and must be skipped. */
-  isProcessed(eventId: string): Promise<boolean>;
+  /**
+   * Returns true when the event was already processed, or is being processed
+   * by another consumer, and must be skipped. `redelivered` is the broker's
+   * flag: the delivery went out before and was never acknowledged, so the
+   * consumer that had it died or gave it back.
+   */
+  isProcessed(eventId: string, redelivered: boolean): Promise<boolean>;
   markProcessed(eventId: string): Promise<void>;
 }
 
@@ -145,7 +150,7 @@ export class BusConsumer {
     const { deduplicator, handler, onOutcome } = this.options;
     if (earlier !== undefined) await earlier;
     try {
-      if (await deduplicator.isProcessed(event.id)) {
+      if (await deduplicator.isProcessed(event.id, message.fields.redelivered)) {
         logger.debug('skipping an event that was already processed');
         safeAck(() => channel.ack(message));
         onOutcome?.('duplicate', event);

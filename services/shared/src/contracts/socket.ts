@@ -29,7 +29,7 @@ export interface BalanceUpdate {
 
 /** Sent before the gateway closes a connection on purpose. */
 export interface ServerNotice {
-  code: 'GATEWAY_DRAINING' | 'GATEWAY_SLOW_CONSUMER';
+  code: 'GATEWAY_DRAINING' | 'GATEWAY_SLOW_CONSUMER' | 'GATEWAY_SNAPSHOT_UNAVAILABLE';
   message: string;
   /** Suggested delay before reconnecting, with jitter applied by the client. */
   reconnectAfterMs: number;

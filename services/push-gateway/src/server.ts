@@ -1,0 +1,239 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { BusConnection, BusConsumer } from '@croupier/shared';
+import { PLAYER_NAMESPACE, type HandshakeErrorCode } from '@croupier/shared/contracts';
+import type { Logger } from 'pino';
+import { Server } from 'socket.io';
+import { createBalancePusher } from './balance-pusher.js';
+import type { GatewayConfig } from './config.js';
+import { RedisDeduplicator } from './deduplicator.js';
+import { drainPlayers } from './drain.js';
+import { createHandshakeMiddleware } from './handshake.js';
+import { createHttpRoutes } from './http-routes.js';
+import { countConsumeOutcome, createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+import { handlePlayerConnection } from './player-connection.js';
+import { connectRedis, withLoggedPublishFailures, type GatewayRedis } from './redis.js';
+import { resendSnapshots } from './resync.js';
+import type { GatewayServer, PlayerNamespace } from './socket-types.js';
+import { WalletClient } from './wallet-client.js';
+
+export { readGatewayConfig, type GatewayConfig } from './config.js';
+
+/** Service name of the gateway on the bus. Its queue is `push-gateway.events`. */
+export const BUS_SERVICE_NAME = 'push-gateway';
+export const BUS_BINDING_PATTERNS = ['balance.#'] as const;
+
+const BUS_STARTUP_TIMEOUT_MS = 15_000;
+/** Clients only send `balance:refresh`, so engine.io rejects larger messages. */
+const CLIENT_MESSAGE_BYTES_MAX = 16 * 1024;
+
+export interface GatewayHandle {
+  /** Bound port, useful when the config requested port 0. */
+  port: number;
+  /** Base URL of the gateway, for example `http://127.0.0.1:8080`. */
+  url: string;
+  readonly isDraining: boolean;
+  /** Drains players, stops consuming and closes everything. Safe to call more than once. */
+  drain(): Promise<void>;
+  /** Closes at once without notices. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/** Key and channel prefix of one brand in the shared Redis, matching its Redis ACL user. */
+export function brandRedisPrefix(brand: string): string {
+  return `croupier:${brand}:`;
+}
+
+interface GatewayParts {
+  config: GatewayConfig;
+  logger: Logger;
+  redis: GatewayRedis;
+  httpServer: HttpServer;
+  io: GatewayServer;
+  namespace: PlayerNamespace;
+  bus: BusConnection;
+  consumer: BusConsumer;
+  shutdown: AbortController;
+}
+
+/**
+ * Starts one replica of a brand's push gateway: Redis, the socket.io server
+ * with the Redis adapter, the bus consumer, and HTTP probes and metrics on the
+ * same port. Resolves once it listens, with Redis and the bus connected.
+ */
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<GatewayHandle> {
+  const redis = await connectRedis(config.redisUrl, config.brand, logger);
+  const shutdown = new AbortController();
+  const wallet = new WalletClient(config.wallet, logger.child({ component: 'wallet-client' }));
+  let isDraining = false;
+  let walletUnavailableUntilMs = 0;
+
+  // The closures below read `namespace` and `bus`, which are declared further
+  // down, only when a request or scrape arrives, after listen().
+  const metrics = createGatewayMetrics(config.brand, () => namespace.sockets.size);
+  // The probe routes are registered before socket.io attaches, because socket.io
+  // passes only requests outside its own path to the listeners that existed then.
+  const httpServer = createServer(
+    createHttpRoutes(
+      { isDraining: () => isDraining, isRedisReady: redis.isReady, isBusConnected: () => bus.isConnected },
+      metrics.registry,
+      logger,
+    ),
+  );
+  const io: GatewayServer = new Server(httpServer, {
+    serveClient: false,
+    maxHttpBufferSize: CLIENT_MESSAGE_BYTES_MAX,
+    adapter: createAdapter(withLoggedPublishFailures(redis.adapterPub, logger), redis.adapterSub, {
+      key: `${brandRedisPrefix(config.brand)}socket.io`,
+    }),
+  });
+  const namespace: PlayerNamespace = io.of(PLAYER_NAMESPACE);
+
+  const admissionBlock = (): HandshakeErrorCode | undefined => {
+    if (isDraining) return 'GATEWAY_ERR_DRAINING';
+    if (Date.now() < walletUnavailableUntilMs) return 'GATEWAY_ERR_SNAPSHOT_UNAVAILABLE';
+    return undefined;
+  };
+  namespace.use(createHandshakeMiddleware({ ...config, admissionBlock, metrics, logger }));
+  namespace.on('connection', (socket) => {
+    handlePlayerConnection(socket, {
+      wallet,
+      slowConsumer: config.slowConsumer,
+      closing: config.closing,
+      metrics,
+      logger,
+      shutdownSignal: shutdown.signal,
+      onSnapshotUnavailable: () => {
+        walletUnavailableUntilMs = Date.now() + config.wallet.unavailableHoldMs;
+      },
+    });
+  });
+
+  const { bus, consumer } = createBusConsumer(config, redis, namespace, metrics, logger);
+  const parts: GatewayParts = { config, logger, redis, httpServer, io, namespace, bus, consumer, shutdown };
+  try {
+    await startBus(bus, consumer);
+  } catch (error) {
+    await closeParts(parts);
+    throw error;
+  }
+
+  resyncAfterRedisReconnect(redis, () => resendSnapshots(namespace, wallet, shutdown.signal, logger));
+  const port = await listen(httpServer, config.host, config.port);
+  logger.info({ host: config.host, port }, 'push gateway listening');
+
+  let closing: Promise<void> | undefined;
+  let draining: Promise<void> | undefined;
+  const close = (): Promise<void> => (closing ??= closeParts(parts));
+  const drain = (): Promise<void> => {
+    isDraining = true;
+    draining ??= drainParts(parts, metrics).finally(close);
+    return draining;
+  };
+
+  return {
+    port,
+    url: `http://${config.host}:${port}`,
+    get isDraining() {
+      return isDraining;
+    },
+    drain,
+    close,
+  };
+}
+
+function createBusConsumer(
+  config: GatewayConfig,
+  redis: GatewayRedis,
+  namespace: PlayerNamespace,
+  metrics: GatewayMetrics,
+  logger: Logger,
+): { bus: BusConnection; consumer: BusConsumer } {
+  const busLogger = logger.child({ component: 'bus' });
+  const bus = new BusConnection({ url: config.amqpUrl, connectionName: `push-gateway-${config.brand}`, logger: busLogger });
+  const deduplicator = new RedisDeduplicator(
+    redis.commands,
+    `${brandRedisPrefix(config.brand)}push-gateway:`,
+    config.dedupTtlSeconds,
+  );
+  const consumer = new BusConsumer(bus, {
+    service: BUS_SERVICE_NAME,
+    bindingPatterns: BUS_BINDING_PATTERNS,
+    prefetch: config.busPrefetch,
+    deduplicator,
+    handler: createBalancePusher({ brand: config.brand, namespace, deduplicator, metrics }),
+    logger: busLogger,
+    onOutcome: (outcome) => countConsumeOutcome(metrics, outcome),
+  });
+  return { bus, consumer };
+}
+
+async function startBus(bus: BusConnection, consumer: BusConsumer): Promise<void> {
+  consumer.start();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`bus was not connected within ${BUS_STARTUP_TIMEOUT_MS} ms; check AMQP_URL and the brand vhost`));
+    }, BUS_STARTUP_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([bus.start(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs `resync` each time the adapter's subscriber comes back after losing Redis, one resync at a time. */
+function resyncAfterRedisReconnect(redis: GatewayRedis, resync: () => Promise<void>): void {
+  let hasLostConnection = false;
+  let running: Promise<void> | undefined;
+
+  redis.adapterSub.on('close', () => {
+    hasLostConnection = true;
+  });
+  redis.adapterSub.on('ready', () => {
+    if (!hasLostConnection || running !== undefined) return;
+    hasLostConnection = false;
+    running = resync().finally(() => {
+      running = undefined;
+    });
+  });
+}
+
+function listen(httpServer: HttpServer, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(port, host, () => {
+      httpServer.off('error', reject);
+      resolve((httpServer.address() as AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Drain order: stop consuming first, so unacknowledged deliveries return to
+ * the queue for the other replicas while players are still being moved, then
+ * send players away. Readiness already reports 503 and new handshakes are
+ * rejected with GATEWAY_ERR_DRAINING. The HTTP listener stays open until the
+ * end so probes can read that.
+ */
+async function drainParts(parts: GatewayParts, metrics: GatewayMetrics): Promise<void> {
+  const { config, logger } = parts;
+  logger.info({ periodMs: config.drain.periodMs }, 'draining the gateway');
+
+  await parts.consumer.stop();
+  await drainPlayers(parts.namespace, config.drain.periodMs, config.closing, metrics, logger);
+}
+
+async function closeParts(parts: GatewayParts): Promise<void> {
+  const { logger } = parts;
+  parts.shutdown.abort();
+
+  await parts.consumer.stop();
+  await parts.io.close();
+  parts.httpServer.closeAllConnections();
+  await parts.bus.close();
+  await parts.redis.close();
+  logger.info('push gateway closed');
+}
