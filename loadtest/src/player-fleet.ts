@@ -38,7 +38,7 @@ export interface DeliveryReport {
  */
 export class PlayerFleet {
   private readonly observations = new Map<string, PlayerObservation>();
-  readonly latency = new LatencyRecorder();
+  latency = new LatencyRecorder();
   private duplicateCount = 0;
 
   constructor(private readonly transports: Transport[] = ['websocket', 'polling']) {}
@@ -89,6 +89,22 @@ export class PlayerFleet {
       }
     }
     return { players: this.observations.size, pushesReceived, lost, outOfOrder, duplicates: this.duplicateCount, latency: this.latency };
+  }
+
+  /**
+   * Starts a new measurement: clears latency and counters, and moves each
+   * player's baseline to the newest version it has, so `report` covers only
+   * what is delivered from now on.
+   */
+  resetMeasurements(): void {
+    this.latency = new LatencyRecorder();
+    this.duplicateCount = 0;
+    for (const observation of this.observations.values()) {
+      observation.baselineVersion = observation.highestVersion;
+      observation.receivedVersions.clear();
+      observation.pushesReceived = 0;
+      observation.outOfOrder = 0;
+    }
   }
 
   /** Balance the player's client has applied so far. */

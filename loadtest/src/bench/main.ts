@@ -13,7 +13,7 @@ rewrites docs/benchmarks.md (and .bench/results.json).
 
 Options:
   --players N            connected players in the latency run (default 10000)
-  --rate N               balance changes per second in the latency run (default 1000)
+  --rates L              comma-separated balance changes per second, one latency run each (default 500,1000)
   --duration-seconds N   length of the latency run (default 30)
   --throughput-rates L   comma-separated callback rates to step through (default 500,1000,1500,2000,2500)
   --step-seconds N       length of each throughput step (default 15)
@@ -28,7 +28,7 @@ function readOptions() {
   const { values } = parseArgs({
     options: {
       players: { type: 'string', default: '10000' },
-      rate: { type: 'string', default: '1000' },
+      rates: { type: 'string', default: '500,1000' },
       'duration-seconds': { type: 'string', default: '30' },
       'throughput-rates': { type: 'string', default: '500,1000,1500,2000,2500' },
       'step-seconds': { type: 'string', default: '15' },
@@ -50,7 +50,7 @@ function readOptions() {
   };
   return {
     players: integer('players', values.players),
-    rate: integer('rate', values.rate),
+    rates: values.rates.split(',').map((rate) => integer('rates', rate.trim())),
     durationSeconds: integer('duration-seconds', values['duration-seconds']),
     throughputRates: values['throughput-rates'].split(',').map((rate) => integer('throughput-rates', rate.trim())),
     stepSeconds: integer('step-seconds', values['step-seconds']),
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const push = await measurePushLatency(settings, {
     players: options.players,
     gatewayReplicas: 2,
-    ratePerSecond: options.rate,
+    ratesPerSecond: options.rates,
     durationSeconds: options.durationSeconds,
   });
 

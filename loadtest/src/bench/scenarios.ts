@@ -6,6 +6,7 @@ import { PlayerFleet } from '../player-fleet.js';
 import { forEachConcurrently } from '../session.js';
 import { BrandStack, DEMO_PROVIDER } from '../stack/brand-stack.js';
 import type { WalletApi } from '../wallet-api.js';
+import { readCpuSeconds, subtractCpuSeconds, type CpuSeconds } from './cpu-usage.js';
 import { runOpenLoop } from './open-loop.js';
 
 export interface ThroughputStep {
@@ -15,13 +16,13 @@ export interface ThroughputStep {
   failed: number;
   unanswered: number;
   latency: LatencySummary;
+  /** CPU seconds each component used during the step. */
+  cpuSeconds: CpuSeconds;
+  wallSeconds: number;
 }
 
-export interface PushLatencyResult {
-  players: number;
-  gatewayReplicas: number;
+export interface PushLatencyRun {
   ratePerSecondTarget: number;
-  durationSeconds: number;
   walletAchievedRatePerSecond: number;
   walletFailed: number;
   pushesReceived: number;
@@ -29,6 +30,13 @@ export interface PushLatencyResult {
   outOfOrder: number;
   commitToReceive: LatencySummary;
   negativeLatencySamples: number;
+}
+
+export interface PushLatencyResult {
+  players: number;
+  gatewayReplicas: number;
+  durationSeconds: number;
+  runs: PushLatencyRun[];
   gatewayIdleBytesPerConnection: number[];
 }
 
@@ -62,19 +70,26 @@ export async function measureWalletThroughput(settings: BenchSettings, rates: re
     await fundPlayers(stack.walletApi, playerIds, '100000.00');
     settings.log(`throughput: ${playerIds.length} players funded`);
 
+    const processes = { nodeProcesses: { wallet: [stack.wallet.pid], 'push gateways': stack.gateways.map((gateway) => gateway.pid) } };
     const steps: ThroughputStep[] = [];
     for (const rate of rates) {
+      const cpuBefore = readCpuSeconds(processes);
+      const startedMs = Date.now();
       const result = await runOpenLoop(rate, stepSeconds, async () => (await placeRandomBet(stack.walletApi, playerIds)).ok);
-      const step = {
+      const step: ThroughputStep = {
         ratePerSecondTarget: rate,
         achievedRatePerSecond: Math.round(result.achievedRatePerSecond),
         sent: result.sent,
         failed: result.failed,
         unanswered: result.unanswered,
         latency: result.latency.summary(),
+        cpuSeconds: subtractCpuSeconds(readCpuSeconds(processes), cpuBefore),
+        wallSeconds: (Date.now() - startedMs) / 1000,
       };
       settings.log(`throughput: ${rate}/s target, ${step.achievedRatePerSecond}/s achieved, p99 ${step.latency.p99Ms} ms, failed ${step.failed}`);
       steps.push(step);
+      // Let the backlog of an overloaded step clear before the next one starts.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
     }
     return steps;
   } finally {
@@ -96,7 +111,7 @@ function residentBytes(pid: number | undefined): number {
  */
 export async function measurePushLatency(
   settings: BenchSettings,
-  options: { players: number; gatewayReplicas: number; ratePerSecond: number; durationSeconds: number },
+  options: { players: number; gatewayReplicas: number; ratesPerSecond: readonly number[]; durationSeconds: number },
 ): Promise<PushLatencyResult> {
   const stack = await BrandStack.start({
     brand: 'bench-push',
@@ -127,34 +142,52 @@ export async function measurePushLatency(
     );
     settings.log(`push latency: ${options.players} players connected; gateway bytes per idle connection ${bytesPerConnection.join(', ')}`);
 
-    const finalVersions = new Map<string, number>();
-    const result = await runOpenLoop(options.ratePerSecond, options.durationSeconds, async () => {
-      const bet = await placeRandomBet(stack.walletApi, playerIds);
-      if (bet.ok && bet.balanceVersion !== undefined) {
-        finalVersions.set(bet.playerId, Math.max(finalVersions.get(bet.playerId) ?? 0, bet.balanceVersion));
-      }
-      return bet.ok;
-    });
-    await fleet.waitForVersions(finalVersions, 15_000);
-    const delivery = fleet.report(finalVersions);
-    settings.log(`push latency: ${delivery.pushesReceived} pushes, ${delivery.lost} lost, p99 ${delivery.latency.summary().p99Ms} ms`);
+    const runs: PushLatencyRun[] = [];
+    for (const rate of options.ratesPerSecond) {
+      runs.push(await drivePushes(stack, fleet, playerIds, rate, options.durationSeconds));
+      settings.log(`push latency at ${rate}/s: ${runs.at(-1)?.pushesReceived} pushes, ${runs.at(-1)?.lost} lost, p99 ${runs.at(-1)?.commitToReceive.p99Ms} ms`);
+    }
 
     return {
       players: options.players,
       gatewayReplicas: options.gatewayReplicas,
-      ratePerSecondTarget: options.ratePerSecond,
       durationSeconds: options.durationSeconds,
-      walletAchievedRatePerSecond: Math.round(result.achievedRatePerSecond),
-      walletFailed: result.failed,
-      pushesReceived: delivery.pushesReceived,
-      lost: delivery.lost,
-      outOfOrder: delivery.outOfOrder,
-      commitToReceive: delivery.latency.summary(),
-      negativeLatencySamples: delivery.latency.negativeSamples,
+      runs,
       gatewayIdleBytesPerConnection: bytesPerConnection,
     };
   } finally {
     fleet.close();
     await stack.stop();
   }
+}
+
+/** Drives bets at a fixed rate and measures, on the players' side, every push they cause. */
+async function drivePushes(
+  stack: BrandStack,
+  fleet: PlayerFleet,
+  playerIds: readonly string[],
+  ratePerSecond: number,
+  durationSeconds: number,
+): Promise<PushLatencyRun> {
+  fleet.resetMeasurements();
+  const finalVersions = new Map<string, number>();
+  const result = await runOpenLoop(ratePerSecond, durationSeconds, async () => {
+    const bet = await placeRandomBet(stack.walletApi, playerIds);
+    if (bet.ok && bet.balanceVersion !== undefined) {
+      finalVersions.set(bet.playerId, Math.max(finalVersions.get(bet.playerId) ?? 0, bet.balanceVersion));
+    }
+    return bet.ok;
+  });
+  await fleet.waitForVersions(finalVersions, 30_000);
+  const delivery = fleet.report(finalVersions);
+  return {
+    ratePerSecondTarget: ratePerSecond,
+    walletAchievedRatePerSecond: Math.round(result.achievedRatePerSecond),
+    walletFailed: result.failed + result.unanswered,
+    pushesReceived: delivery.pushesReceived,
+    lost: delivery.lost,
+    outOfOrder: delivery.outOfOrder,
+    commitToReceive: delivery.latency.summary(),
+    negativeLatencySamples: delivery.latency.negativeSamples,
+  };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import pg from 'pg';
-import { ensureVhost, signPlayerToken, vhostAmqpUrl } from '@croupier/shared';
+import { deleteVhost, ensureVhost, signPlayerToken, vhostAmqpUrl } from '@croupier/shared';
 import type { InfraSettings } from '@croupier/shared/testing';
 import { WalletApi } from '../wallet-api.js';
 import { ServiceProcess } from './service-process.js';
@@ -130,6 +130,18 @@ export class BrandStack {
     const walletCode = await this.wallet.stop();
     return [...gatewayCodes, walletCode];
   }
+}
+
+/** Drops the brand's database and vhost; for tests that must leave the shared servers as they found them. */
+export async function removeBrandData(infra: InfraSettings, brand: string): Promise<void> {
+  const client = new pg.Client({ connectionString: infra.pgUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(databaseName(brand))} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+  await deleteVhost(infra.managementUrl, brand);
 }
 
 function randomSecret(): string {

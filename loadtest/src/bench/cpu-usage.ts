@@ -1,0 +1,59 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** CPU seconds used so far, per component of the stack. */
+export type CpuSeconds = Record<string, number>;
+
+export interface ComponentProcesses {
+  /** Component name to the pids of its Node.js processes, such as the wallet or the gateways. */
+  nodeProcesses: Record<string, Array<number | undefined>>;
+}
+
+// Linux reports utime and stime in clock ticks; USER_HZ is 100 on every
+// mainstream architecture (getconf CLK_TCK).
+const TICKS_PER_SECOND = 100;
+
+/** Servers found by their process name in /proc, whoever started them. */
+const SERVER_COMMANDS: Record<string, string> = {
+  'postgres': 'postgresql',
+  'beam.smp': 'rabbitmq',
+  'erl_child_setup': 'rabbitmq',
+  'redis-server': 'redis',
+};
+
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const userTicks = Number(fields[11]);
+    const systemTicks = Number(fields[12]);
+    return (userTicks + systemTicks) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+function processCommand(pid: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads the CPU time of every component; the difference of two readings is what a step cost. */
+export function readCpuSeconds(processes: ComponentProcesses): CpuSeconds {
+  const usage: CpuSeconds = { 'load generator': processCpuSeconds(process.pid) };
+  for (const [component, pids] of Object.entries(processes.nodeProcesses)) {
+    usage[component] = pids.reduce<number>((total, pid) => total + (pid === undefined ? 0 : processCpuSeconds(pid)), 0);
+  }
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    const component = SERVER_COMMANDS[processCommand(pid) ?? ''];
+    if (component !== undefined) usage[component] = (usage[component] ?? 0) + processCpuSeconds(Number(pid));
+  }
+  return usage;
+}
+
+export function subtractCpuSeconds(after: CpuSeconds, before: CpuSeconds): CpuSeconds {
+  return Object.fromEntries(Object.entries(after).map(([component, seconds]) => [component, seconds - (before[component] ?? 0)]));
+}
