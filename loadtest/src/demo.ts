@@ -123,18 +123,20 @@ async function runBrand(stack: BrandStack, currency: string, options: DemoOption
 function printResult(result: BrandResult): void {
   const { delivery, tally } = result;
   const errors = [...tally.unexpectedErrors].map(([code, count]) => `${code} x${count}`).join(', ') || 'none';
-  console.log(`
-brand ${result.brand}
-  players                 ${delivery.players}
-  wallet calls applied    ${tally.appliedCalls} (retried callbacks replayed: ${tally.replays})
-  unexpected answers      ${errors}
-  balance changes committed ${result.committedChanges}
-  pushes received         ${delivery.pushesReceived} (duplicates ${delivery.duplicates})
-  lost                    ${delivery.lost}
-  out of order            ${delivery.outOfOrder}
-  client != wallet        ${result.balanceMismatches} players
-  commit-to-receive       ${formatSummary(delivery.latency.summary())}
-  service exit codes      ${result.exitCodes.join(', ')}`);
+  const rows: Array<[string, string | number]> = [
+    ['players', delivery.players],
+    ['wallet calls applied', `${tally.appliedCalls} (retried callbacks replayed: ${tally.replays})`],
+    ['unexpected errors', errors],
+    ['balance changes committed', result.committedChanges],
+    ['pushes received', `${delivery.pushesReceived} (duplicates ${delivery.duplicates})`],
+    ['lost', delivery.lost],
+    ['out of order', delivery.outOfOrder],
+    ['client != wallet', `${result.balanceMismatches} players`],
+    ['commit-to-receive', formatSummary(delivery.latency.summary())],
+    ['service exit codes', result.exitCodes.join(', ')],
+  ];
+  console.log(`\nbrand ${result.brand}`);
+  for (const [label, value] of rows) console.log(`  ${label.padEnd(27)}${value}`);
 }
 
 function isFailure(result: BrandResult): boolean {

@@ -227,6 +227,7 @@ export class OutboxRelay implements CommitListener {
         this.observeCommitToPublish(committedAtMicros);
       }
       await client.query('COMMIT');
+      this.forgetPublishedHandOffs(rows);
       if (rows.length >= this.options.batchSize) this.drainRequested = true;
       if (rows.length > 0) this.options.logger.info({ rows: rows.length }, 'published outbox rows from a drain');
     } catch (error) {
@@ -236,6 +237,23 @@ export class OutboxRelay implements CommitListener {
       throw error;
     } finally {
       client.release(releaseError);
+    }
+  }
+
+  /**
+   * A drain's claim can run while a request commits, see the new rows before
+   * they are handed off, and publish them. Dropping them from the queue keeps
+   * the fast path from sending them a second time.
+   */
+  private forgetPublishedHandOffs(rows: readonly OutboxRow[]): void {
+    const published = new Set(rows.map((row) => row.outbox_id).filter((id) => this.inMemoryIds.has(id)));
+    if (published.size === 0) return;
+    for (let index = this.queue.length - 1; index >= 0; index -= 1) {
+      const outboxId = this.queue[index]?.event.outboxId;
+      if (outboxId !== undefined && published.has(outboxId)) {
+        this.queue.splice(index, 1);
+        this.inMemoryIds.delete(outboxId);
+      }
     }
   }
 
