@@ -71,7 +71,6 @@ describe('outbox relay', () => {
     // drain publishes them, as when a claim runs during a commit.
     const connection = new BusConnection({ url: vhost.amqpUrl, connectionName: 'relay race test', logger });
     const publisher = new BusPublisher(connection, logger);
-    let relay: OutboxRelay | undefined;
     let hasHandedOff = false;
     const publisherHandingOffOnFirstBatch = {
       get isReady(): boolean {
@@ -80,12 +79,12 @@ describe('outbox relay', () => {
       async publishBatch(messages: readonly OutgoingMessage[]): Promise<void> {
         if (!hasHandedOff) {
           hasHandedOff = true;
-          relay?.handOff(committed, nowEpochMicros());
+          relay.handOff(committed, nowEpochMicros());
         }
         await publisher.publishBatch(messages);
       },
     };
-    relay = new OutboxRelay({
+    const relay = new OutboxRelay({
       databaseUrl: database.url,
       publisher: publisherHandingOffOnFirstBatch,
       connection,
