@@ -16,8 +16,8 @@ Options:
   --players N           players per brand (default 300)
   --rounds N            extra bet-and-win rounds per player (default 10)
   --gateways N          gateway replicas per brand (default 2)
-  --concurrency N       players playing at once per brand (default 100)
-  --think-time-ms N     maximum pause between a player's calls (default 20)
+  --concurrency N       players playing at once per brand (default 300)
+  --think-time-ms N     maximum pause between a player's calls (default 3000)
   --help                show this text`;
 
 interface DemoOptions {
@@ -48,8 +48,8 @@ function readOptions(): DemoOptions {
       players: { type: 'string', default: '300' },
       rounds: { type: 'string', default: '10' },
       gateways: { type: 'string', default: '2' },
-      concurrency: { type: 'string', default: '100' },
-      'think-time-ms': { type: 'string', default: '20' },
+      concurrency: { type: 'string', default: '300' },
+      'think-time-ms': { type: 'string', default: '3000' },
       help: { type: 'boolean', default: false },
     },
   });

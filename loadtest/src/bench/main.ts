@@ -13,7 +13,7 @@ rewrites docs/benchmarks.md (and .bench/results.json).
 
 Options:
   --players N            connected players in the latency run (default 10000)
-  --rates L              comma-separated balance changes per second, one latency run each (default 500,1000)
+  --rates L              comma-separated balance changes per second, one latency run each (default 200,500,1000)
   --duration-seconds N   length of the latency run (default 30)
   --throughput-rates L   comma-separated callback rates to step through (default 500,1000,1500,2000,2500)
   --step-seconds N       length of each throughput step (default 15)
@@ -28,7 +28,7 @@ function readOptions() {
   const { values } = parseArgs({
     options: {
       players: { type: 'string', default: '10000' },
-      rates: { type: 'string', default: '500,1000' },
+      rates: { type: 'string', default: '200,500,1000' },
       'duration-seconds': { type: 'string', default: '30' },
       'throughput-rates': { type: 'string', default: '500,1000,1500,2000,2500' },
       'step-seconds': { type: 'string', default: '15' },
