@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { infraSettings } from '@croupier/shared/testing';
@@ -9,7 +9,7 @@ import { measurePushLatency, measureWalletThroughput } from './scenarios.js';
 const USAGE = `Usage: bench [options]
 
 Measures wallet throughput and commit-to-receive latency on this machine and
-rewrites docs/benchmarks.md (and .bench/results.json).
+rewrites docs/benchmarks.md and docs/benchmark-results.json.
 
 Options:
   --players N            connected players in the latency run (default 10000)
@@ -18,6 +18,7 @@ Options:
   --throughput-rates L   comma-separated callback rates to step through (default 500,1000,1500,2000,2500)
   --step-seconds N       length of each throughput step (default 15)
   --no-write             print the report instead of writing docs/benchmarks.md
+  --render-only          rewrite docs/benchmarks.md from docs/benchmark-results.json without measuring
   --help                 show this text`;
 
 function log(message: string): void {
@@ -33,6 +34,7 @@ function readOptions() {
       'throughput-rates': { type: 'string', default: '500,1000,1500,2000,2500' },
       'step-seconds': { type: 'string', default: '15' },
       'no-write': { type: 'boolean', default: false },
+      'render-only': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -55,11 +57,21 @@ function readOptions() {
     throughputRates: values['throughput-rates'].split(',').map((rate) => integer('throughput-rates', rate.trim())),
     stepSeconds: integer('step-seconds', values['step-seconds']),
     shouldWrite: !values['no-write'],
+    isRenderOnly: values['render-only'],
   };
 }
 
+const RESULTS_FILE = path.join(REPOSITORY_ROOT, 'docs', 'benchmark-results.json');
+
 async function main(): Promise<void> {
   const options = readOptions();
+  if (options.isRenderOnly) {
+    const report = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as BenchReport;
+    writeFileSync(path.join(REPOSITORY_ROOT, 'docs', 'benchmarks.md'), renderMarkdown(report));
+    log(`rewrote docs/benchmarks.md from ${RESULTS_FILE}`);
+    return;
+  }
+
   const settings = { infra: infraSettings(), logDirectory: path.join(REPOSITORY_ROOT, '.bench', 'logs'), log };
 
   const throughput = await measureWalletThroughput(settings, options.throughputRates, options.stepSeconds);
@@ -84,9 +96,9 @@ async function main(): Promise<void> {
     return;
   }
   mkdirSync(path.join(REPOSITORY_ROOT, '.bench'), { recursive: true });
-  writeFileSync(path.join(REPOSITORY_ROOT, '.bench', 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(path.join(REPOSITORY_ROOT, 'docs', 'benchmarks.md'), markdown);
-  log('wrote docs/benchmarks.md and .bench/results.json');
+  log('wrote docs/benchmarks.md and docs/benchmark-results.json');
 }
 
 main().catch((error: unknown) => {
