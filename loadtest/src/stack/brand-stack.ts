@@ -59,7 +59,9 @@ export class BrandStack {
       playerTokenSecret: randomSecret(),
     };
     const databaseUrl = await recreateDatabase(options.infra.pgUrl, databaseName(options.brand));
+    // Recreate the vhost too, so a run never meets queues or exchanges left by an older one.
     const amqpUser = decodeURIComponent(new URL(options.infra.amqpUrl).username);
+    await deleteVhost(options.infra.managementUrl, options.brand);
     await ensureVhost(options.infra.managementUrl, options.brand, amqpUser);
     const amqpUrl = vhostAmqpUrl(options.infra.amqpUrl, options.brand);
 

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { BusConnection } from '../src/bus/connection.js';
 import { BusConsumer, type Deduplicator } from '../src/bus/consumer.js';
 import { BusPublisher, type OutgoingMessage } from '../src/bus/publisher.js';
-import { deadLetterQueueName, EVENTS_EXCHANGE } from '../src/bus/topology.js';
+import { deadLetterQueueName, EVENTS_EXCHANGE, serviceQueueName, UNROUTED_QUEUE } from '../src/bus/topology.js';
 import { getQueueStats } from '../src/bus/vhost.js';
 import type { EventEnvelope } from '../src/contracts/events.js';
 import { createTestVhost, infraSettings, uniqueBrand } from '../src/testing.js';
@@ -116,6 +116,33 @@ describe('event bus against RabbitMQ', () => {
     const after = balanceChanged(brand, 4);
     await publisher.publishBatch([toMessage(after)]);
     await waitFor(() => handled.some((received) => received.id === after.id), 'an event after the malformed one');
+  });
+
+  it('keeps an event no queue is bound for', async () => {
+    const event = balanceChanged(brand, 8);
+    await publisher.publishBatch([{ ...toMessage(event), routingKey: 'nobody.listens' }]);
+
+    const raw = await amqp.connect(vhost.amqpUrl);
+    const channel = await raw.createChannel();
+    const message = await channel.get(UNROUTED_QUEUE, { noAck: true });
+    await raw.close();
+    assert.ok(message !== false, 'the unrouted queue holds the event');
+    assert.equal(message.properties.messageId, event.id, 'it is the event just published');
+  });
+
+  it('resubscribes after the broker cancels its consumer', async () => {
+    const raw = await amqp.connect(vhost.amqpUrl);
+    const channel = await raw.createChannel();
+    await channel.deleteQueue(serviceQueueName('bus-test'));
+    await raw.close();
+
+    const event = balanceChanged(brand, 7);
+    await waitFor(async () => {
+      // Until the consumer has declared its queue again, the exchange has nowhere to route to.
+      if (!publisher.isReady) return false;
+      await publisher.publishBatch([toMessage(event)]);
+      return handled.some((received) => received.id === event.id) || (await new Promise((resolve) => setTimeout(() => resolve(handled.some((received) => received.id === event.id)), 200)));
+    }, 'an event after the queue was deleted and declared again');
   });
 
   it('rejects a publish while disconnected and recovers after a broker restart', async () => {

@@ -45,8 +45,13 @@ async function main(): Promise<void> {
   const connection = new BusConnection({ url: config.amqpUrl, connectionName: `wallet ${config.brand}`, logger });
   const publisher = new BusPublisher(connection, logger);
   const metrics = createWalletMetrics(config.brand, async () => {
-    const result = await pool.query<{ count: string }>('SELECT count(*) AS count FROM outbox WHERE sent_at IS NULL');
-    return Number(result.rows[0]?.count ?? 0);
+    try {
+      const result = await pool.query<{ count: string }>('SELECT count(*) AS count FROM outbox WHERE sent_at IS NULL');
+      return Number(result.rows[0]?.count ?? 0);
+    } catch (error) {
+      logger.warn({ err: error }, 'counting the outbox backlog for /metrics failed');
+      return undefined;
+    }
   });
   const relay = new OutboxRelay({
     databaseUrl: config.databaseUrl,

@@ -15,7 +15,7 @@ export interface WalletMetrics {
  * Creates the wallet metrics. `countUnsentEvents` is called on every scrape
  * for the outbox backlog gauge, so the gauge is exact at scrape time.
  */
-export function createWalletMetrics(brand: string, countUnsentEvents: () => Promise<number>): WalletMetrics {
+export function createWalletMetrics(brand: string, countUnsentEvents: () => Promise<number | undefined>): WalletMetrics {
   const registry = createMetricsRegistry('wallet', brand);
   return {
     registry,
@@ -28,10 +28,12 @@ export function createWalletMetrics(brand: string, countUnsentEvents: () => Prom
     }),
     outboxBacklog: new Gauge({
       name: 'wallet_outbox_backlog_events',
-      help: 'Outbox events committed but not yet confirmed by the broker',
+      help: 'Outbox events committed but not yet marked sent, which happens right after the broker confirms them',
       registers: [registry],
       async collect() {
-        this.set(await countUnsentEvents());
+        // undefined means the count failed; keep the last value rather than failing the whole scrape.
+        const count = await countUnsentEvents();
+        if (count !== undefined) this.set(count);
       },
     }),
     relayPublishDuration: new Histogram({

@@ -8,7 +8,7 @@ import {
   type BalanceChangeReason,
   type EventEnvelope,
 } from '@croupier/shared/contracts';
-import { EVENTS_EXCHANGE } from '@croupier/shared';
+import { declareExchanges, EVENTS_EXCHANGE } from '@croupier/shared';
 
 export interface BalanceChangedFields {
   brand: string;
@@ -55,7 +55,7 @@ export class TestEventPublisher {
     connection.on('error', () => undefined);
     const channel = await connection.createConfirmChannel();
     channel.on('error', () => undefined);
-    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
+    await declareExchanges(channel);
     return new TestEventPublisher(connection, channel);
   }
 

@@ -76,6 +76,20 @@ export class BusConnection extends EventEmitter {
     });
   }
 
+  /**
+   * Closes the current connection so that the retry loop reconnects and
+   * reruns every setup hook. Channels that the broker closed or consumers it
+   * cancelled come back this way, since amqplib does not reopen them.
+   */
+  recycle(reason: string): void {
+    const connection = this.connection;
+    if (connection === undefined || this.stopController.signal.aborted) return;
+    this.options.logger.warn({ reason }, 'recycling the bus connection to restore its channels');
+    connection.close().catch((error: unknown) => {
+      this.options.logger.debug({ err: error }, 'bus connection was already closed');
+    });
+  }
+
   async close(): Promise<void> {
     this.stopController.abort();
     const connection = this.connection;

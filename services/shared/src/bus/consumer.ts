@@ -64,10 +64,10 @@ export class BusConsumer {
         this.options.logger.warn({ err: error }, 'consumer channel error');
       });
       channel.on('close', () => {
-        if (this.channel === channel) {
-          this.channel = undefined;
-          this.consumerTag = undefined;
-        }
+        if (this.channel !== channel) return;
+        this.channel = undefined;
+        this.consumerTag = undefined;
+        if (!this.stopped) this.connection.recycle('consumer channel closed');
       });
 
       await channel.prefetch(this.options.prefetch);
@@ -102,7 +102,9 @@ export class BusConsumer {
 
   private track(channel: Channel, message: ConsumeMessage | null): void {
     if (message === null) {
-      this.options.logger.warn('consumer was cancelled by the broker; it resubscribes on the next reconnect');
+      // The broker cancels a consumer when its queue is deleted or its node fails.
+      this.options.logger.warn('consumer was cancelled by the broker; resubscribing');
+      this.connection.recycle('consumer cancelled by the broker');
       return;
     }
     const task = this.handle(channel, message).finally(() => this.inFlight.delete(task));

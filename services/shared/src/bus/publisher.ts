@@ -24,7 +24,8 @@ export class PublisherUnavailableError extends Error {
  * Publishes persistent messages on a confirm channel. `publishBatch` resolves
  * only after the broker has confirmed every message in it, and rejects if any
  * is nacked or the channel is lost, so a caller such as the outbox relay marks
- * rows as sent only when the broker has stored them.
+ * rows as sent only when the broker has stored them: in a queue, or in the
+ * unrouted queue when no consumer's queue is bound for the routing key.
  */
 export class BusPublisher {
   private channel: ConfirmChannel | undefined;
@@ -39,7 +40,11 @@ export class BusPublisher {
         this.logger.warn({ err: error }, 'publisher channel error');
       });
       channel.on('close', () => {
-        if (this.channel === channel) this.channel = undefined;
+        if (this.channel !== channel) return;
+        this.channel = undefined;
+        // A channel closes alone on a channel-level error; without a recycle
+        // the connection would stay up with nothing to publish on.
+        this.connection.recycle('publisher channel closed');
       });
       await declareExchanges(channel);
       this.channel = channel;

@@ -85,6 +85,7 @@ export class OutboxRelay implements CommitListener {
   private readonly stopController = new AbortController();
   private readonly onBusConnected = (): void => this.requestFullDrain('bus connected');
   private drainRequested = false;
+  private failedMarkings = false;
   /** Alternates drain and hand-off batches, so a backlog is not starved by a steady stream of commits. */
   private isDrainTurn = false;
   private running: Promise<void> | undefined;
@@ -123,10 +124,15 @@ export class OutboxRelay implements CommitListener {
   /** Publishes what is pending (bounded by timeoutMs), then closes the relay's connections. */
   async stop(timeoutMs: number): Promise<void> {
     this.options.connection.off('connected', this.onBusConnected);
-    const finished = (this.running ?? Promise.resolve()).then(() => Promise.allSettled([...this.markings]));
-    await Promise.race([finished, sleep(timeoutMs)]);
+
+    // A finishing loop can start another (see wake), so wait until none runs.
+    const deadline = Date.now() + timeoutMs;
+    while (this.running !== undefined && Date.now() < deadline) {
+      await Promise.race([this.running, sleep(deadline - Date.now())]);
+    }
     this.stopController.abort();
-    await finished;
+    while (this.running !== undefined) await this.running;
+    await Promise.allSettled([...this.markings]);
     await this.pool.end();
     if (this.queue.length > 0) {
       this.options.logger.warn(
@@ -202,11 +208,18 @@ export class OutboxRelay implements CommitListener {
       .query(MARK_SENT_SQL, [outboxIds])
       .then(() => undefined)
       .catch((error: unknown) => {
-        this.options.logger.warn({ err: error, rows: outboxIds.length }, 'marking published outbox rows failed; a later drain sends them again');
+        this.options.metrics.relayFailures.inc();
+        this.options.logger.warn({ err: error, rows: outboxIds.length }, 'marking published outbox rows failed; a drain sends them again');
+        this.failedMarkings = true;
       })
       .finally(() => {
         for (const id of outboxIds) this.inMemoryIds.delete(id);
         this.markings.delete(marking);
+        // Requested only now, so that the drain no longer skips these ids as in memory.
+        if (this.failedMarkings) {
+          this.failedMarkings = false;
+          this.requestFullDrain('marking published rows failed');
+        }
       });
     this.markings.add(marking);
   }

@@ -1,5 +1,5 @@
 import amqp from 'amqplib';
-import { EVENTS_EXCHANGE, parseEvent, type EventEnvelope } from '@croupier/shared';
+import { declareExchanges, EVENTS_EXCHANGE, parseEvent, type EventEnvelope } from '@croupier/shared';
 
 export interface EventCollector {
   events: EventEnvelope[];
@@ -13,7 +13,7 @@ export interface EventCollector {
 export async function collectEvents(amqpUrl: string): Promise<EventCollector> {
   const connection = await amqp.connect(amqpUrl);
   const channel = await connection.createChannel();
-  await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
+  await declareExchanges(channel);
   const { queue } = await channel.assertQueue('', { exclusive: true });
   await channel.bindQueue(queue, EVENTS_EXCHANGE, '#');
 
