@@ -31,8 +31,14 @@ type RefreshAck = (result: { snapshot?: BalanceSnapshot; error?: string }) => vo
 export function handlePlayerConnection(socket: PlayerSocket, dependencies: PlayerConnectionDependencies): void {
   const playerId = socket.data.playerId;
   const logger = dependencies.logger.child({ socketId: socket.id, playerId, transport: socket.conn.transport.name });
+  // Aborted on disconnect or gateway shutdown. A listener removed on disconnect
+  // is used instead of AbortSignal.any, because Node.js 20 keeps a reference
+  // to every signal combined with the long-lived shutdown signal.
   const connectionAbort = new AbortController();
-  const signal = AbortSignal.any([connectionAbort.signal, dependencies.shutdownSignal]);
+  const abortOnShutdown = (): void => connectionAbort.abort();
+  if (dependencies.shutdownSignal.aborted) connectionAbort.abort();
+  else dependencies.shutdownSignal.addEventListener('abort', abortOnShutdown, { once: true });
+  const signal = connectionAbort.signal;
 
   // Join before reading the snapshot: a change committed after the wallet read
   // then reaches this socket as a push, and the client's version check orders
@@ -44,6 +50,7 @@ export function handlePlayerConnection(socket: PlayerSocket, dependencies: Playe
   });
   socket.on('balance:refresh', createRefreshHandler(playerId, signal, dependencies, logger));
   socket.on('disconnect', (reason) => {
+    dependencies.shutdownSignal.removeEventListener('abort', abortOnShutdown);
     connectionAbort.abort();
     stopWatching();
     logger.debug({ reason }, 'player disconnected');

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
@@ -65,6 +66,8 @@ interface GatewayParts {
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<GatewayHandle> {
   const redis = await connectRedis(config.redisUrl, config.brand, logger);
   const shutdown = new AbortController();
+  // Every connected player listens on this signal, so the default bound of 10 listeners would warn.
+  setMaxListeners(0, shutdown.signal);
   const wallet = new WalletClient(config.wallet, logger.child({ component: 'wallet-client' }));
   let isDraining = false;
   let walletUnavailableUntilMs = 0;
@@ -192,13 +195,16 @@ function resyncAfterRedisReconnect(redis: GatewayRedis, resync: () => Promise<vo
   redis.adapterSub.on('close', () => {
     hasLostConnection = true;
   });
-  redis.adapterSub.on('ready', () => {
-    if (!hasLostConnection || running !== undefined) return;
+  const runIfNeeded = (): void => {
+    // A reconnect during a running resync is caught up when that resync ends.
+    if (!hasLostConnection || running !== undefined || redis.adapterSub.status !== 'ready') return;
     hasLostConnection = false;
     running = resync().finally(() => {
       running = undefined;
+      runIfNeeded();
     });
-  });
+  };
+  redis.adapterSub.on('ready', runIfNeeded);
 }
 
 function listen(httpServer: HttpServer, host: string, port: number): Promise<number> {
