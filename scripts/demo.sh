@@ -8,6 +8,13 @@ if [[ ! -d node_modules ]]; then
   npm ci --no-audit --no-fund
 fi
 
+# Help needs no servers.
+for argument in "$@"; do
+  if [[ "$argument" == "--help" ]]; then
+    exec node --conditions=source --import tsx loadtest/src/demo.ts --help
+  fi
+done
+
 scripts/infra.sh up
 eval "$(scripts/infra.sh env)"
 

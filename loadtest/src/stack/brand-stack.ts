@@ -28,8 +28,8 @@ interface BrandSecrets {
 /**
  * One brand running on this machine the way a cluster runs it: its own
  * database and vhost on the shared servers, one wallet process and N push
- * gateway replicas sharing Redis. The Kubernetes operator provisions the same
- * pieces in a cluster; here the demo and the benchmarks do it directly.
+ * gateway replicas sharing Redis. Here the demo and the benchmarks provision
+ * these pieces directly; in a cluster the planned Kubernetes operator will.
  */
 export class BrandStack {
   readonly walletApi: WalletApi;

@@ -4,7 +4,7 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
  * Short-lived player session tokens for the push gateway. The wallet signs
  * them for the licensee's backend and the gateway of the same brand verifies
  * them at the socket.io handshake. HS256 with a per-brand secret that both
- * services receive from the brand's credential Secret.
+ * services receive in their configuration.
  */
 export const PLAYER_TOKEN_ISSUER = 'croupier-wallet';
 export const PLAYER_TOKEN_AUDIENCE = 'croupier-push-gateway';

@@ -1,7 +1,7 @@
 /**
  * A minimal client of the RabbitMQ management HTTP API for provisioning a
- * brand's vhost. The demo and the tests use it; the Kubernetes operator owns
- * this job in a cluster.
+ * brand's vhost. The demo and the tests use it; in a cluster the Kubernetes
+ * operator is meant to own this job (not built yet).
  */
 export class ManagementApiError extends Error {
   readonly code = 'BUS_MANAGEMENT_API_FAILED';
