@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   const report: BenchReport = {
     date: new Date().toISOString().slice(0, 10),
     command: `make bench (${process.argv.slice(2).join(' ') || 'default options'})`,
-    machine: describeMachine(),
+    machine: await describeMachine(settings.infra),
     throughput,
     throughputStepSeconds: options.stepSeconds,
     push,
