@@ -42,8 +42,8 @@ const BRANDS = [
   { brand: 'beta', currency: 'GBP' },
 ];
 
-function readOptions(): DemoOptions {
-  const { values } = parseArgs({
+function parseDemoArgs() {
+  return parseArgs({
     options: {
       players: { type: 'string', default: '300' },
       rounds: { type: 'string', default: '10' },
@@ -53,11 +53,22 @@ function readOptions(): DemoOptions {
       help: { type: 'boolean', default: false },
     },
   });
+}
+
+function readOptions(): DemoOptions {
+  let parsed: ReturnType<typeof parseDemoArgs>;
+  try {
+    parsed = parseDemoArgs();
+  } catch (error) {
+    console.error(`demo: ${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const { values } = parsed;
   if (values.help) {
     console.log(USAGE);
     process.exit(0);
   }
-  const positive = (name: string, raw: string, minimum = 1): number => {
+  const integerAtLeast = (name: string, raw: string, minimum = 1): number => {
     const value = Number(raw);
     if (!Number.isInteger(value) || value < minimum) {
       console.error(`demo: --${name} must be an integer of at least ${minimum}, got ${JSON.stringify(raw)}`);
@@ -66,11 +77,11 @@ function readOptions(): DemoOptions {
     return value;
   };
   return {
-    players: positive('players', values.players),
-    rounds: positive('rounds', values.rounds, 0),
-    gateways: positive('gateways', values.gateways),
-    concurrency: positive('concurrency', values.concurrency),
-    thinkTimeMsMax: positive('think-time-ms', values['think-time-ms'], 0),
+    players: integerAtLeast('players', values.players),
+    rounds: integerAtLeast('rounds', values.rounds, 0),
+    gateways: integerAtLeast('gateways', values.gateways),
+    concurrency: integerAtLeast('concurrency', values.concurrency),
+    thinkTimeMsMax: integerAtLeast('think-time-ms', values['think-time-ms'], 0),
   };
 }
 

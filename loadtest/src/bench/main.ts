@@ -25,8 +25,8 @@ function log(message: string): void {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
 
-function readOptions() {
-  const { values } = parseArgs({
+function parseBenchArgs() {
+  return parseArgs({
     options: {
       players: { type: 'string', default: '10000' },
       rates: { type: 'string', default: '200,500,1000' },
@@ -38,6 +38,17 @@ function readOptions() {
       help: { type: 'boolean', default: false },
     },
   });
+}
+
+function readOptions() {
+  let parsed: ReturnType<typeof parseBenchArgs>;
+  try {
+    parsed = parseBenchArgs();
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const { values } = parsed;
   if (values.help) {
     console.log(USAGE);
     process.exit(0);

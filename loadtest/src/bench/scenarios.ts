@@ -4,7 +4,7 @@ import type { InfraSettings } from '@croupier/shared/testing';
 import type { LatencySummary } from '../latency.js';
 import { PlayerFleet } from '../player-fleet.js';
 import { forEachConcurrently } from '../session.js';
-import { BrandStack, DEMO_PROVIDER } from '../stack/brand-stack.js';
+import { BrandStack, DEMO_PROVIDER, removeBrandData } from '../stack/brand-stack.js';
 import type { WalletApi } from '../wallet-api.js';
 import { readCpuSeconds, subtractCpuSeconds, type CpuSeconds } from './cpu-usage.js';
 import { runOpenLoop } from './open-loop.js';
@@ -95,6 +95,7 @@ export async function measureWalletThroughput(settings: BenchSettings, rates: re
     return steps;
   } finally {
     await stack.stop();
+    await removeBrandData(settings.infra, stack.brand);
   }
 }
 
@@ -159,6 +160,7 @@ export async function measurePushLatency(
   } finally {
     fleet.close();
     await stack.stop();
+    await removeBrandData(settings.infra, stack.brand);
   }
 }
 

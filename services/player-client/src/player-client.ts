@@ -156,6 +156,8 @@ export class PlayerClient extends TypedEmitter<PlayerClientEvents> {
   /** Starts connecting again after `disconnected` or `rejected`. */
   connect(): void {
     if (this.connectionState === 'closed') throw new PlayerClientError('CLIENT_CLOSED', 'the client is closed; create a new one');
+    // Already connected or on the way: socket.io would not emit another connect, so the state would stick.
+    if (this.socket.connected || this.socket.active) return;
 
     this.cancelRetry();
     this.retryAttempt = 0;

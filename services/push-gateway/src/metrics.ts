@@ -1,5 +1,4 @@
 import { createMetricsRegistry, LATENCY_BUCKETS_SECONDS, type ConsumeOutcome } from '@croupier/shared';
-import type { HandshakeErrorCode } from '@croupier/shared/contracts';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface GatewayMetrics {
@@ -74,10 +73,6 @@ export function createGatewayMetrics(brand: string, countConnectedSockets: () =>
       registers: [registry],
     }),
   };
-}
-
-export function countHandshakeFailure(metrics: GatewayMetrics, code: HandshakeErrorCode): void {
-  metrics.handshakeFailures.inc({ code });
 }
 
 export function countConsumeOutcome(metrics: GatewayMetrics, outcome: ConsumeOutcome): void {

@@ -12,7 +12,7 @@ const REDACTED_PATHS = [
   '*.apiKey',
   'req.headers.authorization',
   'req.headers["x-api-key"]',
-  'req.headers["x-signature"]',
+  'req.headers["x-croupier-signature"]',
   'url',
   '*.url',
 ];

@@ -99,6 +99,8 @@ describe('event bus against RabbitMQ', () => {
     const marker = balanceChanged(brand, 3);
     await publisher.publishBatch([toMessage(marker)]);
     await waitFor(() => handled.some((received) => received.id === marker.id), 'the marker event');
+    // Two in-flight copies are serialised, so a second one would follow the first within a few milliseconds.
+    await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(handled.filter((received) => received.id === event.id).length, 1, 'duplicate must be skipped');
   });
 

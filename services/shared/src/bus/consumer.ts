@@ -123,7 +123,7 @@ export class BusConsumer {
         { err: error, code, messageId: message.properties.messageId, routingKey: message.fields.routingKey },
         'dead-lettering an event that failed validation',
       );
-      safeAck(() => channel.nack(message, false, false));
+      safeAck(() => channel.nack(message, false, false), baseLogger);
       onOutcome?.('dead_lettered', undefined);
       return;
     }
@@ -132,9 +132,9 @@ export class BusConsumer {
 
     // Two copies of one event can be in flight on this channel at once (a
     // replayed outbox row, say). The second waits for the first and then
-    // finds it processed. NOTE: copies delivered to two replicas at the same
-    // moment can both pass the check. Every handler tolerates that remainder of
-    // at-least-once delivery, because the player client ignores an old balanceVersion.
+    // finds it processed. Copies on two replicas at once are the
+    // deduplicator's to settle; where it cannot (see the gateway's Redis
+    // deduplicator), handlers tolerate a second copy.
     const earlier = this.inFlightByEventId.get(event.id);
     const current = this.process(channel, message, event, logger, earlier);
     this.inFlightByEventId.set(event.id, current);
@@ -154,27 +154,28 @@ export class BusConsumer {
     try {
       if (await deduplicator.isProcessed(event.id, message.fields.redelivered)) {
         logger.debug('skipping an event that was already processed');
-        safeAck(() => channel.ack(message));
+        safeAck(() => channel.ack(message), logger);
         onOutcome?.('duplicate', event);
         return;
       }
       await handler(event, logger);
       await deduplicator.markProcessed(event.id);
-      safeAck(() => channel.ack(message));
+      safeAck(() => channel.ack(message), logger);
       onOutcome?.('processed', event);
     } catch (error) {
       logger.warn({ err: error, redelivered: message.fields.redelivered }, 'event handler failed, requeueing');
-      safeAck(() => channel.nack(message, false, true));
+      safeAck(() => channel.nack(message, false, true), logger);
       onOutcome?.('requeued', event);
     }
   }
 }
 
 /** Acks on a closed channel throw; the broker redelivers those messages anyway. */
-function safeAck(acknowledge: () => void): void {
+function safeAck(acknowledge: () => void, logger?: Logger): void {
   try {
     acknowledge();
-  } catch {
+  } catch (error) {
     // The channel closed under us, so the delivery returns to the queue.
+    logger?.debug({ err: error }, 'acknowledgement on a closed channel skipped; the broker redelivers');
   }
 }

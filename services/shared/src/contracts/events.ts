@@ -152,8 +152,3 @@ export const EventEnvelopeBase = Type.Object({
 export type EventEnvelope<T extends EventType = EventType> = {
   [K in T]: Omit<Static<typeof EventEnvelopeBase>, 'type'> & { type: K; data: EventData<K> };
 }[T];
-
-/** An event as written to the outbox: everything but `committedAt`, which the relay adds. */
-export type UncommittedEvent<T extends EventType = EventType> = {
-  [K in T]: Omit<EventEnvelope<K>, 'committedAt'>;
-}[T];

@@ -5,7 +5,6 @@ import {
   EVENT_DATA_SCHEMAS,
   EventEnvelopeBase,
   type EventEnvelope,
-  type EventType,
 } from './events.js';
 
 export class EventValidationError extends Error {
@@ -73,8 +72,4 @@ export function parseEvent(body: Buffer | string): EventEnvelope {
     );
   }
   return value as unknown as EventEnvelope;
-}
-
-export function isEventType(type: string): type is EventType {
-  return dataChecks.has(type);
 }

@@ -48,7 +48,11 @@ interface OutboxRow {
   created_at: Date;
 }
 
-/** Unsent rows no request of this process is publishing from memory, oldest first. */
+/**
+ * Unsent rows no request of this process is publishing from memory, oldest first.
+ * NOTE: the excluded ids travel as one array parameter, up to the hand-off bound
+ * (100,000 while the bus is down), which makes such a drain query large.
+ */
 const CLAIM_SQL = `
   SELECT outbox_id, event_id, event_type, envelope, created_at FROM outbox
   WHERE sent_at IS NULL AND outbox_id <> ALL($1::bigint[])
