@@ -35,9 +35,9 @@ async function playWhile(stack: BrandStack, playerIds: readonly string[], fleet:
   const mismatchedPlayers: string[] = [];
   for (const playerId of playerIds) {
     const snapshot = await stack.walletApi.snapshot(playerId);
-    const held = fleet.balanceOf(playerId);
-    if (held?.balanceVersion !== snapshot.body.balanceVersion || held.cashMinor !== snapshot.body.cashMinor) {
-      mismatchedPlayers.push(`${playerId}: client ${JSON.stringify(held)}, wallet ${JSON.stringify(snapshot.body)}`);
+    const clientBalance = fleet.balanceOf(playerId);
+    if (clientBalance?.balanceVersion !== snapshot.body.balanceVersion || clientBalance.cashMinor !== snapshot.body.cashMinor) {
+      mismatchedPlayers.push(`${playerId}: client ${JSON.stringify(clientBalance)}, wallet ${JSON.stringify(snapshot.body)}`);
     }
   }
   return { tally, lost: fleet.report(tally.finalVersions).lost, mismatchedPlayers };
@@ -91,7 +91,7 @@ describe('balance path end to end', () => {
     });
 
     // NOTE: a push published while the Redis adapter is down cannot cross to
-    // the other replica; the replica re-sends a snapshot to its players after
+    // the other replica. The replica re-sends a snapshot to its players after
     // Redis comes back, so the final balance is exact even when pushes were lost.
     assert.deepEqual([...outcome.tally.unexpectedErrors], [], 'the wallet is unaffected by Redis');
     assert.deepEqual(outcome.mismatchedPlayers, [], 'every client ends with the wallet balance');

@@ -25,7 +25,7 @@ export interface BenchReport {
 const LATENCY_TARGET_RATE_PER_SECOND = 1000;
 const CPU_COMPONENTS = ['wallet', 'postgresql', 'rabbitmq', 'push gateways', 'redis', 'load generator'];
 
-/** Describes this machine and the server versions that answered, for the report's conditions. */
+/** Describes this machine and the versions the servers report, for the report's conditions. */
 export async function describeMachine(infra: InfraSettings): Promise<MachineDescription> {
   const cpuModel = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
   return {

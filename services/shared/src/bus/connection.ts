@@ -109,7 +109,7 @@ export class BusConnection extends EventEmitter {
     while (!this.stopController.signal.aborted) {
       attempt += 1;
       try {
-        // amqplib leaves Nagle's algorithm on, which holds small frames (a
+        // amqplib leaves Nagle's algorithm on, which delays small frames (a
         // publish, a confirm, an ack) until earlier data is acknowledged.
         const connection = await amqp.connect(withHeartbeat(this.options.url, this.options.heartbeatSeconds ?? 10), {
           noDelay: true,

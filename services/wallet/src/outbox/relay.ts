@@ -184,7 +184,7 @@ export class OutboxRelay implements CommitListener {
 
   /**
    * Publishes the oldest handed-off events; on failure they go back to the front of the queue.
-   * TODO: events committed while a batch awaits its confirms wait for that batch; pipelining a few
+   * TODO: events committed while a batch awaits its confirms wait for that batch. Pipelining a few
    * batches on the channel would cut that wait, which shows in the p99 once commits arrive continuously.
    */
   private async publishHandedOff(): Promise<void> {
@@ -262,9 +262,9 @@ export class OutboxRelay implements CommitListener {
   }
 
   /**
-   * A drain's claim can run while a request commits, see the new rows before
-   * they are handed off, and publish them. Dropping them from the queue keeps
-   * the fast path from sending them a second time.
+   * Drops from the queue the rows a drain has just published. A drain's claim
+   * can run while a request commits and see the new rows before they are
+   * handed off, and the fast path must not send them a second time.
    */
   private forgetPublishedHandOffs(rows: readonly OutboxRow[]): void {
     const published = new Set(rows.map((row) => row.outbox_id).filter((id) => this.inMemoryIds.has(id)));
