@@ -4,18 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ ! -d node_modules ]]; then
-  npm ci --no-audit --no-fund
-fi
-
 # Help needs no servers.
 for argument in "$@"; do
   if [[ "$argument" == "--help" ]]; then
+    [[ -d node_modules ]] || npm ci --no-audit --no-fund
     exec node --conditions=source --import tsx loadtest/src/demo.ts --help
   fi
 done
 
-scripts/infra.sh up
-eval "$(scripts/infra.sh env)"
-
+source scripts/prepare.sh
 exec node --conditions=source --import tsx loadtest/src/demo.ts "$@"

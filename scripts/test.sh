@@ -4,13 +4,7 @@
 # runs every test file one at a time, since some tests restart the brokers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-if [[ ! -d node_modules ]]; then
-  npm ci --no-audit --no-fund
-fi
-
-scripts/infra.sh up
-eval "$(scripts/infra.sh env)"
+source scripts/prepare.sh
 
 npx tsc -b
 npx eslint .
