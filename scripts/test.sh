@@ -9,7 +9,7 @@ source scripts/prepare.sh
 npx tsc -b
 npx eslint .
 
-mapfile -t test_files < <(find services loadtest -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
+mapfile -t test_files < <(find services loadtest operator -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
 if [[ "$#" -gt 0 ]]; then
   test_files=("$@")
 fi

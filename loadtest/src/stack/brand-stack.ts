@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import pg from 'pg';
 import { deleteVhost, ensureVhost, signPlayerToken, vhostAmqpUrl } from '@croupier/shared';
-import type { InfraSettings } from '@croupier/shared/testing';
+import { findFreePort, type InfraSettings } from '@croupier/shared/testing';
 import { WalletApi } from '../wallet-api.js';
 import { ServiceProcess } from './service-process.js';
 
@@ -167,16 +166,4 @@ async function recreateDatabase(adminUrl: string, name: string): Promise<string>
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
-}
-
-/** Asks the kernel for a free loopback port. Another process may take it before use, which start-up then reports. */
-function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }

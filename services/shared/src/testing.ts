@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { deleteVhost, ensureVhost, vhostAmqpUrl } from './bus/vhost.js';
 
 /**
@@ -44,4 +45,16 @@ export async function createTestVhost(
     amqpUrl: vhostAmqpUrl(settings.amqpUrl, brand),
     remove: () => deleteVhost(settings.managementUrl, brand),
   };
+}
+
+/** Asks the kernel for a free loopback port. Another process may take it before use, which start-up then reports. */
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }
