@@ -2,7 +2,7 @@
 # Builds the kube-apiserver and etcd binaries the operator's tests run, from
 # the Go module proxy, and caches them. The first build on a fresh machine
 # takes several minutes; later calls reuse the cache and return at once.
-# Prints the directory that holds the binaries.
+# Prints the directory that contains the binaries.
 set -euo pipefail
 cd "$(dirname "$0")"
 
