@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# Go needs a home for its module and build caches; a stripped CI environment may not set one.
+export HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+
 # The cache key is the hash of go.sum, so a version bump builds anew.
 cache_key="$(sha256sum go.sum | cut -c1-16)"
 bin_dir="${CROUPIER_TESTENV_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/croupier/testenv/$cache_key}"
