@@ -52,7 +52,7 @@ export async function playSession(api: WalletApi, playerId: string, options: Ses
   record(await api.win({ ...wonRound, transactionId: `win-${randomUUID()}` }, '2.50', currency, { betTransactionId: wonBet.transactionId, endRound: true }));
   await pause();
 
-  // The provider did not see the first answer and sends the same bet again.
+  // The provider did not receive the first response and sends the same bet again.
   const retriedRound = round();
   const retriedBet = { ...retriedRound, transactionId: `bet-${randomUUID()}` };
   record(await api.bet(retriedBet, '2.00', currency));

@@ -12,7 +12,7 @@ export interface ComponentProcesses {
 // mainstream architecture (getconf CLK_TCK).
 const TICKS_PER_SECOND = 100;
 
-/** Servers found by their process name in /proc, whoever started them. */
+/** Server process names in /proc and the component each belongs to, regardless of which script started them. */
 const SERVER_COMMANDS: Record<string, string> = {
   'postgres': 'postgresql',
   'beam.smp': 'rabbitmq',

@@ -185,9 +185,9 @@ plus system time from \`/proc\`), and how busy the ${report.machine.cores} cores
 ${report.throughput.map((step) => cpuRow(step, report.machine.cores)).join('\n')}
 
 When the cores are close to 100% busy, the achievable rate is the number of
-cores divided by the total CPU time per callback: ${report.machine.cores} ÷ ${saturatedCpuMs.toFixed(2)} ms is
-about ${Math.round((report.machine.cores * 1000) / saturatedCpuMs)} callbacks/s (total of the busiest step), against a measured peak of
-${peakThroughput}/s. Reaching 2,000/s on these cores would need
+cores divided by the total CPU time per callback. With the busiest step's
+total, ${report.machine.cores} ÷ ${saturatedCpuMs.toFixed(2)} ms is about ${Math.round((report.machine.cores * 1000) / saturatedCpuMs)} callbacks/s, against a
+measured peak of ${peakThroughput}/s. Reaching 2,000/s on these cores would need
 ${((report.machine.cores * 1000) / 2000).toFixed(2)} ms per callback in total; PostgreSQL alone spends ${saturatedPostgresMs.toFixed(2)} ms, in the
 single PL/pgSQL call that locks the player, checks idempotency and writes the
 transaction, the ledger lines and two outbox rows. At low rates the cost per

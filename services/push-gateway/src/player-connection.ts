@@ -75,8 +75,8 @@ async function sendInitialSnapshot(
     const code = error instanceof CroupierError ? error.code : 'GATEWAY_ERR_WALLET_UNAVAILABLE';
     dependencies.metrics.snapshotFailures.inc({ code });
     dependencies.onSnapshotUnavailable();
-    // A player must not stay connected without a balance. The notice tells the
-    // client to come back later, and until the hold expires its next handshake
+    // A player must not stay connected without a balance. The notice asks the
+    // client to reconnect later, and until the hold expires its next handshake
     // is rejected with GATEWAY_ERR_SNAPSHOT_UNAVAILABLE.
     logger.warn({ err: error, code }, 'balance snapshot unavailable, disconnecting the player');
     const notice: ServerNotice = {

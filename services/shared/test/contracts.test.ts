@@ -94,7 +94,8 @@ describe('backoffDelayMs', () => {
       const ceilingMs = Math.min(10_000, 100 * 2 ** (attempt - 1));
       for (let sample = 0; sample < 50; sample += 1) {
         const delayMs = backoffDelayMs(attempt, options);
-        assert.ok(delayMs >= ceilingMs / 2 && delayMs <= ceilingMs, `attempt ${attempt}: ${delayMs} outside [${ceilingMs / 2}, ${ceilingMs}]`);
+        assert.ok(delayMs >= ceilingMs / 2, `attempt ${attempt}: ${delayMs} below ${ceilingMs / 2}`);
+        assert.ok(delayMs <= ceilingMs, `attempt ${attempt}: ${delayMs} above ${ceilingMs}`);
       }
     }
   });

@@ -31,9 +31,9 @@ describe('concurrency', () => {
     );
 
     const succeeded = responses.filter((response) => response.statusCode === 200);
-    const refused = responses.filter((response) => errorCode(response) === 'WALLET_ERR_INSUFFICIENT_FUNDS');
+    const rejected = responses.filter((response) => errorCode(response) === 'WALLET_ERR_INSUFFICIENT_FUNDS');
     assert.equal(succeeded.length, 20, 'bets that succeeded');
-    assert.equal(refused.length, 30, 'bets refused for insufficient funds');
+    assert.equal(rejected.length, 30, 'bets rejected for insufficient funds');
     const balance = await providerCall(wallet.app, 'balance', { playerId });
     assert.equal(balance.json().balance, '0.00', 'balance is used up exactly');
     assert.equal(balance.json().balanceVersion, 21, 'one version for the deposit and one per successful bet');
@@ -69,10 +69,10 @@ describe('concurrency', () => {
       assert.equal(successes, 1, `exactly one of win and rollback succeeds (round ${round})`);
       if (win.statusCode === 200) {
         outcomes.win += 1;
-        assert.equal(errorCode(rollback), 'WALLET_ERR_ROUND_SETTLED', 'rollback after the win is refused as settled');
+        assert.equal(errorCode(rollback), 'WALLET_ERR_ROUND_SETTLED', 'rollback after the win is rejected as settled');
       } else {
         outcomes.rollback += 1;
-        assert.equal(errorCode(win), 'WALLET_ERR_BET_ROLLED_BACK', 'win after the rollback is refused');
+        assert.equal(errorCode(win), 'WALLET_ERR_BET_ROLLED_BACK', 'win after the rollback is rejected');
       }
     }
 

@@ -24,8 +24,8 @@ export class PublisherUnavailableError extends Error {
  * Publishes persistent messages on a confirm channel. `publishBatch` resolves
  * only after the broker has confirmed every message in it, and rejects if any
  * is nacked or the channel is lost, so a caller such as the outbox relay marks
- * rows as sent only when the broker has stored them: in a queue, or in the
- * unrouted queue when no consumer's queue is bound for the routing key.
+ * rows as sent only when the broker has stored them. A message no consumer's
+ * queue is bound for is stored in the unrouted queue.
  */
 export class BusPublisher {
   private channel: ConfirmChannel | undefined;
