@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { deadLetterQueueName } from '@croupier/shared';
 import amqp from 'amqplib';
 import { BUS_SERVICE_NAME } from '../src/server.js';
@@ -8,42 +8,30 @@ import {
   connectPlayer,
   readMetric,
   seedPlayer,
-  setUpBrand,
   startTestGateway,
-  tearDownBrand,
-  TestResources,
   tokenProvider,
+  useBrandFixture,
   waitFor,
   waitForBalanceVersion,
-  type BrandFixture,
 } from './helpers/fixtures.js';
 
 describe('malformed events', () => {
-  let fixture: BrandFixture;
-  const resources = new TestResources();
-
-  before(async () => {
-    fixture = await setUpBrand('dlq');
-  });
-  afterEach(() => resources.closeAll());
-  after(async () => {
-    // before() may have failed, for example while a broker restarts.
-    if ((fixture as BrandFixture | undefined) !== undefined) await tearDownBrand(fixture);
-  });
+  const brand = useBrandFixture('dlq');
+  const { resources } = brand;
 
   test('malformed events dead-lettered without crashing', async () => {
-    const gateway = await startTestGateway(fixture, resources);
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
-    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(fixture, playerId) });
+    const gateway = await startTestGateway(brand.fixture, resources);
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
+    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(brand.fixture, playerId) });
     await waitForBalanceVersion(client, 1);
     const notJson = Buffer.from('{ this is not json');
-    const badVersion = buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion: 0 });
+    const badVersion = buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion: 0 });
 
-    await fixture.publisher.publishRaw(notJson, 'balance.changed', 'not-json');
-    await fixture.publisher.publish(badVersion);
-    await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion: 2 }));
+    await brand.fixture.publisher.publishRaw(notJson, 'balance.changed', 'not-json');
+    await brand.fixture.publisher.publish(badVersion);
+    await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion: 2 }));
     await waitForBalanceVersion(client, 2);
-    const deadLettered = await readDeadLetters(fixture.amqpUrl, 2);
+    const deadLettered = await readDeadLetters(brand.fixture.amqpUrl, 2);
 
     assert.deepEqual(
       deadLettered.map((message) => message.messageId).sort(),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ServerNotice } from '@croupier/shared/contracts';
 import type { PlayerClient } from '@croupier/player-client';
 import { buildBalanceChanged } from './helpers/events.js';
@@ -8,14 +8,11 @@ import {
   connectPlayer,
   readMetric,
   seedPlayer,
-  setUpBrand,
   startTestGateway,
-  tearDownBrand,
-  TestResources,
   tokenProvider,
+  useBrandFixture,
   waitFor,
   waitForBalanceVersion,
-  type BrandFixture,
 } from './helpers/fixtures.js';
 import { spawnGateway } from './helpers/gateway-process.js';
 import { startLoadBalancerStandIn } from './helpers/load-balancer-stand-in.js';
@@ -25,23 +22,14 @@ const RECONNECT_AFTER_MS_MIN = 100;
 const RECONNECT_AFTER_MS_MAX = 400;
 
 describe('drain on SIGTERM', () => {
-  let fixture: BrandFixture;
-  const resources = new TestResources();
-
-  before(async () => {
-    fixture = await setUpBrand('drain');
-  });
-  afterEach(() => resources.closeAll());
-  after(async () => {
-    // before() may have failed, for example while a broker restarts.
-    if ((fixture as BrandFixture | undefined) !== undefined) await tearDownBrand(fixture);
-  });
+  const brand = useBrandFixture('drain');
+  const { resources } = brand;
 
   test('players move to the other replica', async () => {
     const closing = { reconnectAfterMsMin: RECONNECT_AFTER_MS_MIN, reconnectAfterMsMax: RECONNECT_AFTER_MS_MAX, graceMs: 500 };
-    const draining = await spawnGateway(buildGatewayConfig(fixture, { drain: { periodMs: 300, timeoutMs: 5000 }, closing }));
+    const draining = await spawnGateway(buildGatewayConfig(brand.fixture, { drain: { periodMs: 300, timeoutMs: 5000 }, closing }));
     resources.add(() => draining.kill());
-    const remaining = await startTestGateway(fixture, resources);
+    const remaining = await startTestGateway(brand.fixture, resources);
     const balancer = await startLoadBalancerStandIn([draining.port, remaining.port]);
     resources.add(() => balancer.close());
 
@@ -49,8 +37,8 @@ describe('drain on SIGTERM', () => {
     const clients: PlayerClient[] = [];
     const playerIds: string[] = [];
     for (let index = 0; index < PLAYER_COUNT; index += 1) {
-      const playerId = seedPlayer(fixture, { balanceVersion: 1 });
-      const client = connectPlayer(resources, { url: balancer.url, getToken: tokenProvider(fixture, playerId) });
+      const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
+      const client = connectPlayer(resources, { url: balancer.url, getToken: tokenProvider(brand.fixture, playerId) });
       client.on('notice', (notice) => notices.push(notice));
       playerIds.push(playerId);
       clients.push(client);
@@ -65,7 +53,7 @@ describe('drain on SIGTERM', () => {
       'every player to reconnect to the remaining replica',
     );
     for (const [index, playerId] of playerIds.entries()) {
-      await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion: 2 + index }));
+      await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion: 2 + index }));
     }
     await Promise.all(clients.map((client, index) => waitForBalanceVersion(client, 2 + index)));
 
@@ -86,16 +74,16 @@ describe('drain on SIGTERM', () => {
 
   test('readiness turns 503 and handshakes are rejected while draining', async () => {
     // Three players over 1.5 s put 0.5 s between disconnects, which keeps the drain running while the latecomer connects.
-    const gateway = await startTestGateway(fixture, resources, { drain: { periodMs: 1500, timeoutMs: 5000 } });
+    const gateway = await startTestGateway(brand.fixture, resources, { drain: { periodMs: 1500, timeoutMs: 5000 } });
     const clients = [1, 2, 3].map(() =>
-      connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(fixture, seedPlayer(fixture)) }),
+      connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(brand.fixture, seedPlayer(brand.fixture)) }),
     );
     await Promise.all(clients.map((client) => waitForBalanceVersion(client, 1)));
 
     const drained = gateway.drain();
     const readiness = await fetch(`${gateway.url}/readyz`);
     const codes: string[] = [];
-    const latecomer = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(fixture, seedPlayer(fixture)) });
+    const latecomer = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(brand.fixture, seedPlayer(brand.fixture)) });
     latecomer.on('connectionState', (change) => {
       if (change.code !== undefined) codes.push(change.code);
     });

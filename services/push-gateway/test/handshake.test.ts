@@ -1,58 +1,46 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { PLAYER_NAMESPACE, type HandshakeErrorCode } from '@croupier/shared/contracts';
 import { io } from 'socket.io-client';
 import {
   connectPlayer,
   readMetric,
   seedPlayer,
-  setUpBrand,
   startTestGateway,
-  tearDownBrand,
-  TestResources,
+  useBrandFixture,
   waitFor,
   waitForBalanceVersion,
   waitForState,
-  type BrandFixture,
 } from './helpers/fixtures.js';
 import { buildPlayerToken, tamperToken } from './helpers/tokens.js';
 
 describe('handshake authentication', () => {
-  let fixture: BrandFixture;
-  const resources = new TestResources();
-
-  before(async () => {
-    fixture = await setUpBrand('auth');
-  });
-  afterEach(() => resources.closeAll());
-  after(async () => {
-    // before() may have failed, for example while a broker restarts.
-    if ((fixture as BrandFixture | undefined) !== undefined) await tearDownBrand(fixture);
-  });
+  const brand = useBrandFixture('auth');
+  const { resources } = brand;
 
   const rejectionCases: { name: string; code: HandshakeErrorCode; token: (playerId: string) => string }[] = [
     { name: 'missing token', code: 'GATEWAY_ERR_TOKEN_MISSING', token: () => '' },
     {
       name: 'tampered token',
       code: 'GATEWAY_ERR_TOKEN_INVALID',
-      token: (playerId) => tamperToken(buildPlayerToken({ secret: fixture.secret, playerId, brand: fixture.brand })),
+      token: (playerId) => tamperToken(buildPlayerToken({ secret: brand.fixture.secret, playerId, brand: brand.fixture.brand })),
     },
     {
       name: 'token signed with another secret',
       code: 'GATEWAY_ERR_TOKEN_INVALID',
-      token: (playerId) => buildPlayerToken({ secret: 'x'.repeat(64), playerId, brand: fixture.brand }),
+      token: (playerId) => buildPlayerToken({ secret: 'x'.repeat(64), playerId, brand: brand.fixture.brand }),
     },
     {
       name: 'token of another brand',
       code: 'GATEWAY_ERR_BRAND_MISMATCH',
-      token: (playerId) => buildPlayerToken({ secret: fixture.secret, playerId, brand: `${fixture.brand}-other` }),
+      token: (playerId) => buildPlayerToken({ secret: brand.fixture.secret, playerId, brand: `${brand.fixture.brand}-other` }),
     },
   ];
 
   for (const rejection of rejectionCases) {
     test(`${rejection.name} rejected`, async () => {
-      const gateway = await startTestGateway(fixture, resources);
-      const playerId = seedPlayer(fixture);
+      const gateway = await startTestGateway(brand.fixture, resources);
+      const playerId = seedPlayer(brand.fixture);
 
       const client = connectPlayer(resources, { url: gateway.url, getToken: () => Promise.resolve(rejection.token(playerId)) });
       const change = await waitForState(client, 'rejected');
@@ -64,14 +52,14 @@ describe('handshake authentication', () => {
         1,
         'the failure is counted by code',
       );
-      assert.equal(fixture.wallet.requestCount(playerId), 0, 'the wallet was not asked for a rejected player');
+      assert.equal(brand.fixture.wallet.requestCount(playerId), 0, 'the wallet was not asked for a rejected player');
     });
   }
 
   test('expired token rejected with its code', async () => {
-    const gateway = await startTestGateway(fixture, resources);
-    const playerId = seedPlayer(fixture);
-    const expired = buildPlayerToken({ secret: fixture.secret, playerId, brand: fixture.brand, expiresInSeconds: -60 });
+    const gateway = await startTestGateway(brand.fixture, resources);
+    const playerId = seedPlayer(brand.fixture);
+    const expired = buildPlayerToken({ secret: brand.fixture.secret, playerId, brand: brand.fixture.brand, expiresInSeconds: -60 });
 
     const codes: string[] = [];
     const client = connectPlayer(resources, { url: gateway.url, getToken: () => Promise.resolve(expired) });
@@ -86,13 +74,13 @@ describe('handshake authentication', () => {
   });
 
   test('token hook refreshes an expired token', async () => {
-    const gateway = await startTestGateway(fixture, resources);
-    const playerId = seedPlayer(fixture, { balanceVersion: 4 });
+    const gateway = await startTestGateway(brand.fixture, resources);
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 4 });
     let calls = 0;
     const getToken = (): Promise<string> => {
       calls += 1;
       const expiresInSeconds = calls === 1 ? -60 : 300;
-      return Promise.resolve(buildPlayerToken({ secret: fixture.secret, playerId, brand: fixture.brand, expiresInSeconds }));
+      return Promise.resolve(buildPlayerToken({ secret: brand.fixture.secret, playerId, brand: brand.fixture.brand, expiresInSeconds }));
     };
 
     const client = connectPlayer(resources, { url: gateway.url, getToken });
@@ -108,14 +96,14 @@ describe('handshake authentication', () => {
   });
 
   test('failing token hook is retried', async () => {
-    const gateway = await startTestGateway(fixture, resources);
-    const playerId = seedPlayer(fixture, { balanceVersion: 2 });
+    const gateway = await startTestGateway(brand.fixture, resources);
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 2 });
     let calls = 0;
     const errors: Error[] = [];
     const getToken = (): Promise<string> => {
       calls += 1;
       if (calls === 1) return Promise.reject(new Error('token service unavailable'));
-      return Promise.resolve(buildPlayerToken({ secret: fixture.secret, playerId, brand: fixture.brand }));
+      return Promise.resolve(buildPlayerToken({ secret: brand.fixture.secret, playerId, brand: brand.fixture.brand }));
     };
 
     const client = connectPlayer(resources, { url: gateway.url, getToken });
@@ -127,7 +115,7 @@ describe('handshake authentication', () => {
   });
 
   test('non-string token rejected as invalid', async () => {
-    const gateway = await startTestGateway(fixture, resources);
+    const gateway = await startTestGateway(brand.fixture, resources);
     const socket = io(`${gateway.url}${PLAYER_NAMESPACE}`, { forceNew: true, reconnection: false, auth: { token: 12345 } });
     resources.add(() => {
       socket.disconnect();

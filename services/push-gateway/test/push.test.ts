@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createTestVhost } from '@croupier/shared/testing';
 import type { BalanceChange } from '@croupier/player-client';
 import { buildBalanceChanged } from './helpers/events.js';
@@ -7,35 +7,23 @@ import {
   connectPlayer,
   readMetric,
   seedPlayer,
-  setUpBrand,
   startTestGateway,
-  tearDownBrand,
-  TestResources,
   tokenProvider,
+  useBrandFixture,
   waitFor,
   waitForBalanceVersion,
-  type BrandFixture,
 } from './helpers/fixtures.js';
 
 describe('balance pushes', () => {
-  let fixture: BrandFixture;
-  const resources = new TestResources();
-
-  before(async () => {
-    fixture = await setUpBrand('push');
-  });
-  afterEach(() => resources.closeAll());
-  after(async () => {
-    // before() may have failed, for example while a broker restarts.
-    if ((fixture as BrandFixture | undefined) !== undefined) await tearDownBrand(fixture);
-  });
+  const brand = useBrandFixture('push');
+  const { resources } = brand;
 
   test('snapshot on connect', async () => {
-    const gateway = await startTestGateway(fixture, resources);
-    const playerId = seedPlayer(fixture, { cashMinor: 2500, bonusMinor: 300, balanceVersion: 7 });
+    const gateway = await startTestGateway(brand.fixture, resources);
+    const playerId = seedPlayer(brand.fixture, { cashMinor: 2500, bonusMinor: 300, balanceVersion: 7 });
     const changes: BalanceChange[] = [];
 
-    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(fixture, playerId) });
+    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(brand.fixture, playerId) });
     client.on('balance', (change) => changes.push(change));
     const balance = await waitForBalanceVersion(client, 7);
 
@@ -48,15 +36,15 @@ describe('balance pushes', () => {
   });
 
   test('event pushed to the player', async () => {
-    const gateway = await startTestGateway(fixture, resources);
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
-    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(fixture, playerId) });
+    const gateway = await startTestGateway(brand.fixture, resources);
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
+    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(brand.fixture, playerId) });
     await waitForBalanceVersion(client, 1);
     const updates: BalanceChange[] = [];
     client.on('balance', (change) => updates.push(change));
 
-    const event = buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion: 2, cashMinor: 4200, bonusMinor: 17 });
-    await fixture.publisher.publish(event);
+    const event = buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion: 2, cashMinor: 4200, bonusMinor: 17 });
+    await brand.fixture.publisher.publish(event);
     const balance = await waitForBalanceVersion(client, 2);
 
     assert.equal(balance.cashMinor, 4200, 'cash comes from the event');
@@ -75,15 +63,15 @@ describe('balance pushes', () => {
   test('player on the other replica receives the push', async () => {
     // Replica B consumes an empty vhost, so only replica A can consume the
     // brand's events and the push must cross the Redis adapter.
-    const idleVhost = await createTestVhost(fixture.infra, `${fixture.brand}-idle`);
+    const idleVhost = await createTestVhost(brand.fixture.infra, `${brand.fixture.brand}-idle`);
     resources.add(() => idleVhost.remove());
-    const consumingReplica = await startTestGateway(fixture, resources);
-    const otherReplica = await startTestGateway(fixture, resources, { amqpUrl: idleVhost.amqpUrl });
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
+    const consumingReplica = await startTestGateway(brand.fixture, resources);
+    const otherReplica = await startTestGateway(brand.fixture, resources, { amqpUrl: idleVhost.amqpUrl });
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
 
-    const client = connectPlayer(resources, { url: otherReplica.url, getToken: tokenProvider(fixture, playerId) });
+    const client = connectPlayer(resources, { url: otherReplica.url, getToken: tokenProvider(brand.fixture, playerId) });
     await waitForBalanceVersion(client, 1);
-    await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion: 2 }));
+    await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion: 2 }));
     await waitForBalanceVersion(client, 2);
 
     assert.equal(await readMetric(consumingReplica.url, 'push_gateway_pushes_emitted_total'), 1, 'replica A emitted');
@@ -92,16 +80,16 @@ describe('balance pushes', () => {
   });
 
   test('duplicate event delivered once', async () => {
-    const replicaA = await startTestGateway(fixture, resources);
-    const replicaB = await startTestGateway(fixture, resources);
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
-    const client = connectPlayer(resources, { url: replicaA.url, getToken: tokenProvider(fixture, playerId) });
+    const replicaA = await startTestGateway(brand.fixture, resources);
+    const replicaB = await startTestGateway(brand.fixture, resources);
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
+    const client = connectPlayer(resources, { url: replicaA.url, getToken: tokenProvider(brand.fixture, playerId) });
     await waitForBalanceVersion(client, 1);
 
-    const event = buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion: 2 });
-    await fixture.publisher.publish(event);
-    await fixture.publisher.publish(event);
-    await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion: 3 }));
+    const event = buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion: 2 });
+    await brand.fixture.publisher.publish(event);
+    await brand.fixture.publisher.publish(event);
+    await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion: 3 }));
     await waitForBalanceVersion(client, 3);
     const countDeduplicated = async (): Promise<number> =>
       (await readMetric(replicaA.url, 'push_gateway_events_deduplicated_total')) +
@@ -114,15 +102,15 @@ describe('balance pushes', () => {
   });
 
   test('out-of-order versions never regress', async () => {
-    const gateway = await startTestGateway(fixture, resources);
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
-    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(fixture, playerId) });
+    const gateway = await startTestGateway(brand.fixture, resources);
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
+    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(brand.fixture, playerId) });
     await waitForBalanceVersion(client, 1);
     const observedVersions: number[] = [];
     client.on('balance', (change) => observedVersions.push(change.balance.balanceVersion));
 
     for (const balanceVersion of [5, 3, 4, 2, 6]) {
-      await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion }));
+      await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion }));
     }
     await waitForBalanceVersion(client, 6);
     await waitFor(() => client.stats.updatesApplied + client.stats.staleIgnored === 5 || undefined, 'all five updates');
@@ -134,14 +122,14 @@ describe('balance pushes', () => {
   });
 
   test('stale snapshot does not roll back', async () => {
-    const gateway = await startTestGateway(fixture, resources);
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
-    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(fixture, playerId) });
+    const gateway = await startTestGateway(brand.fixture, resources);
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
+    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(brand.fixture, playerId) });
     await waitForBalanceVersion(client, 1);
-    await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion: 9, cashMinor: 900 }));
+    await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion: 9, cashMinor: 900 }));
     await waitForBalanceVersion(client, 9);
 
-    fixture.wallet.setBalance(playerId, { currency: 'EUR', cashMinor: 100, bonusMinor: 0, balanceVersion: 4 });
+    brand.fixture.wallet.setBalance(playerId, { currency: 'EUR', cashMinor: 100, bonusMinor: 0, balanceVersion: 4 });
     const snapshot = await client.refresh();
 
     assert.equal(snapshot.balanceVersion, 4, 'refresh returns the wallet snapshot');
@@ -151,29 +139,29 @@ describe('balance pushes', () => {
   });
 
   test('refresh reports wallet failure code', async () => {
-    const gateway = await startTestGateway(fixture, resources);
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
-    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(fixture, playerId) });
+    const gateway = await startTestGateway(brand.fixture, resources);
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
+    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(brand.fixture, playerId) });
     await waitForBalanceVersion(client, 1);
 
-    fixture.wallet.failWithStatus(503);
-    resources.add(() => fixture.wallet.failWithStatus(undefined));
+    brand.fixture.wallet.failWithStatus(503);
+    resources.add(() => brand.fixture.wallet.failWithStatus(undefined));
     await assert.rejects(client.refresh(), { code: 'GATEWAY_ERR_WALLET_UNAVAILABLE' }, 'refresh fails with the wallet code');
-    fixture.wallet.failWithStatus(401);
+    brand.fixture.wallet.failWithStatus(401);
     await assert.rejects(client.refresh(), { code: 'GATEWAY_ERR_WALLET_REJECTED' }, 'a 4xx is reported without retries');
     assert.equal(client.state, 'connected', 'a failed refresh keeps the connection');
   });
 
   test('long-polling fallback works', async () => {
-    const gateway = await startTestGateway(fixture, resources);
-    const playerId = seedPlayer(fixture, { balanceVersion: 3 });
+    const gateway = await startTestGateway(brand.fixture, resources);
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 3 });
     const client = connectPlayer(resources, {
       url: gateway.url,
-      getToken: tokenProvider(fixture, playerId),
+      getToken: tokenProvider(brand.fixture, playerId),
       transports: ['polling'],
     });
     await waitForBalanceVersion(client, 3);
-    await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion: 4 }));
+    await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion: 4 }));
     await waitForBalanceVersion(client, 4);
 
     assert.equal(client.transport, 'polling', 'the client stayed on long-polling');
@@ -181,20 +169,20 @@ describe('balance pushes', () => {
   });
 
   test('wallet outage disconnects until it recovers', async () => {
-    const gateway = await startTestGateway(fixture, resources, { wallet: { unavailableHoldMs: 300 } });
-    const playerId = seedPlayer(fixture, { balanceVersion: 5 });
-    fixture.wallet.failWithStatus(503);
-    resources.add(() => fixture.wallet.failWithStatus(undefined));
+    const gateway = await startTestGateway(brand.fixture, resources, { wallet: { unavailableHoldMs: 300 } });
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 5 });
+    brand.fixture.wallet.failWithStatus(503);
+    resources.add(() => brand.fixture.wallet.failWithStatus(undefined));
     const codes: string[] = [];
 
-    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(fixture, playerId) });
+    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(brand.fixture, playerId) });
     client.on('connectionState', (change) => {
       if (change.code !== undefined) codes.push(change.code);
     });
     await waitFor(() => codes.includes('GATEWAY_ERR_SNAPSHOT_UNAVAILABLE') || undefined, 'a SNAPSHOT_UNAVAILABLE rejection');
     assert.equal(client.balance, undefined, 'no balance while the wallet is down');
 
-    fixture.wallet.failWithStatus(undefined);
+    brand.fixture.wallet.failWithStatus(undefined);
     await waitForBalanceVersion(client, 5);
     assert.equal(client.state, 'connected', 'the client connected once the wallet recovered');
     assert.ok(
@@ -204,7 +192,7 @@ describe('balance pushes', () => {
   });
 
   test('probes and metrics', async () => {
-    const gateway = await startTestGateway(fixture, resources);
+    const gateway = await startTestGateway(brand.fixture, resources);
 
     const health = await fetch(`${gateway.url}/healthz`);
     const ready = await fetch(`${gateway.url}/readyz`);
@@ -232,9 +220,9 @@ describe('balance pushes', () => {
   });
 
   test('closed client leaves no socket behind', async () => {
-    const gateway = await startTestGateway(fixture, resources);
-    const playerId = seedPlayer(fixture);
-    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(fixture, playerId) });
+    const gateway = await startTestGateway(brand.fixture, resources);
+    const playerId = seedPlayer(brand.fixture);
+    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(brand.fixture, playerId) });
     await waitForBalanceVersion(client, 1);
 
     client.close();

@@ -1,41 +1,29 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { buildBalanceChanged } from './helpers/events.js';
 import {
   connectPlayer,
   seedPlayer,
-  setUpBrand,
   startTestGateway,
-  tearDownBrand,
-  TestResources,
   tokenProvider,
+  useBrandFixture,
   waitForBalanceVersion,
   waitForState,
-  type BrandFixture,
 } from './helpers/fixtures.js';
 import { startLoadBalancerStandIn } from './helpers/load-balancer-stand-in.js';
 
 const BURST_SIZE = 60;
 
 describe('reconnects', () => {
-  let fixture: BrandFixture;
-  const resources = new TestResources();
-
-  before(async () => {
-    fixture = await setUpBrand('reconnect');
-  });
-  afterEach(() => resources.closeAll());
-  after(async () => {
-    // before() may have failed, for example while a broker restarts.
-    if ((fixture as BrandFixture | undefined) !== undefined) await tearDownBrand(fixture);
-  });
+  const brand = useBrandFixture('reconnect');
+  const { resources } = brand;
 
   test('reconnect during a burst ends on the final version', async () => {
-    const gateway = await startTestGateway(fixture, resources);
+    const gateway = await startTestGateway(brand.fixture, resources);
     const balancer = await startLoadBalancerStandIn([gateway.port]);
     resources.add(() => balancer.close());
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
-    const client = connectPlayer(resources, { url: balancer.url, getToken: tokenProvider(fixture, playerId) });
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
+    const client = connectPlayer(resources, { url: balancer.url, getToken: tokenProvider(brand.fixture, playerId) });
     await waitForBalanceVersion(client, 1);
     const observedVersions: number[] = [];
     client.on('balance', (change) => observedVersions.push(change.balance.balanceVersion));
@@ -44,8 +32,8 @@ describe('reconnects', () => {
     for (let balanceVersion = 2; balanceVersion <= BURST_SIZE + 1; balanceVersion += 1) {
       // The wallet commits before it publishes, so a snapshot read at any
       // moment is at least as new as every event already published.
-      fixture.wallet.setBalance(playerId, { currency: 'EUR', cashMinor: balanceVersion, bonusMinor: 0, balanceVersion });
-      await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion, cashMinor: balanceVersion }));
+      brand.fixture.wallet.setBalance(playerId, { currency: 'EUR', cashMinor: balanceVersion, bonusMinor: 0, balanceVersion });
+      await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion, cashMinor: balanceVersion }));
       if (balanceVersion === Math.floor(BURST_SIZE / 2)) balancer.dropConnections();
     }
     await reconnected;

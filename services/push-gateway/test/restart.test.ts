@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createTestVhost } from '@croupier/shared/testing';
 import { Redis } from 'ioredis';
 import { brandRedisPrefix } from '../src/server.js';
@@ -8,39 +8,27 @@ import {
   connectPlayer,
   readMetric,
   seedPlayer,
-  setUpBrand,
   startTestGateway,
-  tearDownBrand,
-  TestResources,
   tokenProvider,
+  useBrandFixture,
   waitFor,
   waitForBalanceVersion,
-  type BrandFixture,
 } from './helpers/fixtures.js';
 import { restartServer } from './helpers/infra-control.js';
 
 const RECOVERY_TIMEOUT_MS = 30_000;
 
 describe('broker restarts', () => {
-  let fixture: BrandFixture;
-  const resources = new TestResources();
-
-  before(async () => {
-    fixture = await setUpBrand('restart');
-  });
-  afterEach(() => resources.closeAll());
-  after(async () => {
-    // before() may have failed, for example while a broker restarts.
-    if ((fixture as BrandFixture | undefined) !== undefined) await tearDownBrand(fixture);
-  });
+  const brand = useBrandFixture('restart');
+  const { resources } = brand;
 
   test('cross-replica pushes survive a Redis restart', async () => {
-    const idleVhost = await createTestVhost(fixture.infra, `${fixture.brand}-idle`);
+    const idleVhost = await createTestVhost(brand.fixture.infra, `${brand.fixture.brand}-idle`);
     resources.add(() => idleVhost.remove());
-    const consumingReplica = await startTestGateway(fixture, resources);
-    const otherReplica = await startTestGateway(fixture, resources, { amqpUrl: idleVhost.amqpUrl });
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
-    const client = connectPlayer(resources, { url: otherReplica.url, getToken: tokenProvider(fixture, playerId) });
+    const consumingReplica = await startTestGateway(brand.fixture, resources);
+    const otherReplica = await startTestGateway(brand.fixture, resources, { amqpUrl: idleVhost.amqpUrl });
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
+    const client = connectPlayer(resources, { url: otherReplica.url, getToken: tokenProvider(brand.fixture, playerId) });
     await waitForBalanceVersion(client, 1);
     let snapshotCount = 0;
     client.on('snapshot', () => {
@@ -53,18 +41,18 @@ describe('broker restarts', () => {
     const publishing = (async () => {
       while (isPublishing) {
         balanceVersion += 1;
-        fixture.wallet.setBalance(playerId, { currency: 'EUR', cashMinor: balanceVersion * 100, bonusMinor: 0, balanceVersion });
-        await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion }));
+        brand.fixture.wallet.setBalance(playerId, { currency: 'EUR', cashMinor: balanceVersion * 100, bonusMinor: 0, balanceVersion });
+        await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion }));
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
-    const runIdBefore = await readRedisRunId(fixture.infra.redisUrl);
+    const runIdBefore = await readRedisRunId(brand.fixture.infra.redisUrl);
     await restartServer('redis');
-    const runIdAfter = await readRedisRunId(fixture.infra.redisUrl);
+    const runIdAfter = await readRedisRunId(brand.fixture.infra.redisUrl);
     // Each replica's adapter subscribes to a response channel named with its
     // own id; both channels on the new Redis mean both replicas re-subscribed.
     await waitFor(
-      async () => (await countAdapterResponseChannels(fixture.infra.redisUrl, fixture.brand)) === 2 || undefined,
+      async () => (await countAdapterResponseChannels(brand.fixture.infra.redisUrl, brand.fixture.brand)) === 2 || undefined,
       'both replicas to re-subscribe on the restarted Redis',
       RECOVERY_TIMEOUT_MS,
     );
@@ -72,7 +60,7 @@ describe('broker restarts', () => {
     await publishing;
 
     const finalVersion = balanceVersion + 1;
-    await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion: finalVersion }));
+    await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion: finalVersion }));
     await waitForBalanceVersion(client, finalVersion, RECOVERY_TIMEOUT_MS);
     await waitFor(() => snapshotCount >= 1 || undefined, 'the resync snapshot after the Redis reconnect');
 
@@ -87,9 +75,9 @@ describe('broker restarts', () => {
   });
 
   test('consumer resumes after a RabbitMQ restart', async () => {
-    const gateway = await startTestGateway(fixture, resources);
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
-    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(fixture, playerId) });
+    const gateway = await startTestGateway(brand.fixture, resources);
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
+    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(brand.fixture, playerId) });
     await waitForBalanceVersion(client, 1);
 
     await restartServer('rabbitmq');
@@ -98,9 +86,9 @@ describe('broker restarts', () => {
       'the gateway to reconnect to the bus',
       RECOVERY_TIMEOUT_MS,
     );
-    const publisher = await TestEventPublisher.connect(fixture.amqpUrl);
+    const publisher = await TestEventPublisher.connect(brand.fixture.amqpUrl);
     resources.add(() => publisher.close());
-    await publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion: 2 }));
+    await publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion: 2 }));
     await waitForBalanceVersion(client, 2, RECOVERY_TIMEOUT_MS);
 
     assert.equal(client.balance?.balanceVersion, 2, 'an event published after the restart arrived');

@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { buildBalanceChanged } from './helpers/events.js';
 import {
   connectPlayer,
   readMetric,
   seedPlayer,
-  setUpBrand,
   startTestGateway,
-  tearDownBrand,
-  TestResources,
   tokenProvider,
+  useBrandFixture,
   waitFor,
   waitForBalanceVersion,
-  type BrandFixture,
 } from './helpers/fixtures.js';
 import { startLoadBalancerStandIn } from './helpers/load-balancer-stand-in.js';
 import { ManualPollingClient } from './helpers/polling-client.js';
@@ -24,32 +21,23 @@ const GRACE_MS = 200;
 const WEBSOCKET_BUFFER_PACKETS_MAX = 64;
 
 describe('slow consumers', () => {
-  let fixture: BrandFixture;
-  const resources = new TestResources();
-
-  before(async () => {
-    fixture = await setUpBrand('slow');
-  });
-  afterEach(() => resources.closeAll());
-  after(async () => {
-    // before() may have failed, for example while a broker restarts.
-    if ((fixture as BrandFixture | undefined) !== undefined) await tearDownBrand(fixture);
-  });
+  const brand = useBrandFixture('slow');
+  const { resources } = brand;
 
   test('stalled poller disconnected with notice', async () => {
-    const gateway = await startTestGateway(fixture, resources, {
+    const gateway = await startTestGateway(brand.fixture, resources, {
       slowConsumer: { bufferPacketsMax: BUFFER_PACKETS_MAX },
       closing: { graceMs: 5000 },
     });
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
     const poller = await ManualPollingClient.open(gateway.url);
-    await poller.connectNamespace(buildPlayerToken({ secret: fixture.secret, playerId, brand: fixture.brand }));
+    await poller.connectNamespace(buildPlayerToken({ secret: brand.fixture.secret, playerId, brand: brand.fixture.brand }));
     const connectPoll = await poller.poll();
     assert.ok(connectPoll.packets[0]?.startsWith('40/player,'), `namespace connected, got ${connectPoll.packets[0]}`);
 
     // The poller stops reading; every push now waits in the engine.io write buffer.
     for (let balanceVersion = 2; balanceVersion <= BUFFER_PACKETS_MAX + 3; balanceVersion += 1) {
-      await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion }));
+      await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion }));
     }
     await waitFor(
       async () => (await readMetric(gateway.url, 'push_gateway_slow_consumer_disconnects_total')) === 1,
@@ -72,17 +60,17 @@ describe('slow consumers', () => {
   });
 
   test('stalled poller closed after grace period', async () => {
-    const gateway = await startTestGateway(fixture, resources, {
+    const gateway = await startTestGateway(brand.fixture, resources, {
       slowConsumer: { bufferPacketsMax: BUFFER_PACKETS_MAX },
       closing: { graceMs: GRACE_MS },
     });
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
     const poller = await ManualPollingClient.open(gateway.url);
-    await poller.connectNamespace(buildPlayerToken({ secret: fixture.secret, playerId, brand: fixture.brand }));
+    await poller.connectNamespace(buildPlayerToken({ secret: brand.fixture.secret, playerId, brand: brand.fixture.brand }));
     await poller.poll();
 
     for (let balanceVersion = 2; balanceVersion <= BUFFER_PACKETS_MAX + 3; balanceVersion += 1) {
-      await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion }));
+      await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion }));
     }
     await waitFor(
       async () => (await readMetric(gateway.url, 'push_gateway_slow_consumer_disconnects_total')) === 1,
@@ -96,14 +84,14 @@ describe('slow consumers', () => {
   });
 
   test('reading client keeps its connection', async () => {
-    const gateway = await startTestGateway(fixture, resources, { slowConsumer: { bufferPacketsMax: BUFFER_PACKETS_MAX } });
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
-    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(fixture, playerId) });
+    const gateway = await startTestGateway(brand.fixture, resources, { slowConsumer: { bufferPacketsMax: BUFFER_PACKETS_MAX } });
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
+    const client = connectPlayer(resources, { url: gateway.url, getToken: tokenProvider(brand.fixture, playerId) });
     await waitForBalanceVersion(client, 1);
 
     const lastVersion = BUFFER_PACKETS_MAX * 4;
     for (let balanceVersion = 2; balanceVersion <= lastVersion; balanceVersion += 1) {
-      await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion }));
+      await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion }));
     }
     await waitForBalanceVersion(client, lastVersion);
 
@@ -112,14 +100,14 @@ describe('slow consumers', () => {
   });
 
   test('player client reconnects after slow-consumer notice', async () => {
-    const gateway = await startTestGateway(fixture, resources, {
+    const gateway = await startTestGateway(brand.fixture, resources, {
       slowConsumer: { bufferPacketsMax: 3 },
       closing: { graceMs: 5000 },
     });
     const balancer = await startLoadBalancerStandIn([gateway.port]);
     resources.add(() => balancer.close());
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
-    const client = connectPlayer(resources, { url: balancer.url, getToken: tokenProvider(fixture, playerId), transports: ['polling'] });
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
+    const client = connectPlayer(resources, { url: balancer.url, getToken: tokenProvider(brand.fixture, playerId), transports: ['polling'] });
     await waitForBalanceVersion(client, 1);
     const notices: string[] = [];
     client.on('notice', (notice) => notices.push(notice.code));
@@ -127,9 +115,9 @@ describe('slow consumers', () => {
     // While responses are stalled the client cannot send its next poll, so
     // the pushes wait in the gateway's write buffer until the limit trips.
     balancer.pauseResponses();
-    fixture.wallet.setBalance(playerId, { currency: 'EUR', cashMinor: 1000, bonusMinor: 0, balanceVersion: 8 });
+    brand.fixture.wallet.setBalance(playerId, { currency: 'EUR', cashMinor: 1000, bonusMinor: 0, balanceVersion: 8 });
     for (let balanceVersion = 2; balanceVersion <= 8; balanceVersion += 1) {
-      await fixture.publisher.publish(buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion }));
+      await brand.fixture.publisher.publish(buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion }));
     }
     await waitFor(
       async () => (await readMetric(gateway.url, 'push_gateway_slow_consumer_disconnects_total')) === 1,
@@ -146,12 +134,12 @@ describe('slow consumers', () => {
   });
 
   test('stalled WebSocket reader disconnected with notice', async () => {
-    const gateway = await startTestGateway(fixture, resources, {
+    const gateway = await startTestGateway(brand.fixture, resources, {
       slowConsumer: { bufferPacketsMax: WEBSOCKET_BUFFER_PACKETS_MAX, bufferBytesMax: 64 * 1024 },
       closing: { graceMs: 10_000 },
     });
-    const playerId = seedPlayer(fixture, { balanceVersion: 1 });
-    const socket = await openRawWebSocket(gateway.url, buildPlayerToken({ secret: fixture.secret, playerId, brand: fixture.brand }));
+    const playerId = seedPlayer(brand.fixture, { balanceVersion: 1 });
+    const socket = await openRawWebSocket(gateway.url, buildPlayerToken({ secret: brand.fixture.secret, playerId, brand: brand.fixture.brand }));
     resources.add(() => socket.close());
 
     // The client stops reading. The kernel socket buffers fill first (several
@@ -163,9 +151,9 @@ describe('slow consumers', () => {
       async () => {
         const events = Array.from({ length: WEBSOCKET_BUFFER_PACKETS_MAX - 16 }, () => {
           balanceVersion += 1;
-          return buildBalanceChanged({ brand: fixture.brand, playerId, balanceVersion });
+          return buildBalanceChanged({ brand: brand.fixture.brand, playerId, balanceVersion });
         });
-        await fixture.publisher.publishMany(events);
+        await brand.fixture.publisher.publishMany(events);
         return (await readMetric(gateway.url, 'push_gateway_slow_consumer_disconnects_total')) === 1 || undefined;
       },
       'the stalled WebSocket to be detected',

@@ -1,3 +1,4 @@
+import { after, afterEach, before } from 'node:test';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createLogger } from '@croupier/shared';
 import { createTestVhost, infraSettings, uniqueBrand, type InfraSettings } from '@croupier/shared/testing';
@@ -112,6 +113,33 @@ export class TestResources {
     }
     if (errors.length > 0) throw new AggregateError(errors, 'closing test resources failed');
   }
+}
+
+/**
+ * Registers the hooks every gateway suite needs: a brand of its own before the
+ * tests, closing what each test opened after it, and removing the brand at the
+ * end. Call it inside `describe` and read `brand.fixture` inside the tests.
+ */
+export function useBrandFixture(prefix: string): { readonly fixture: BrandFixture; resources: TestResources } {
+  let fixture: BrandFixture | undefined;
+  const resources = new TestResources();
+
+  before(async () => {
+    fixture = await setUpBrand(prefix);
+  });
+  afterEach(() => resources.closeAll());
+  after(async () => {
+    // before() may have failed, for example while a broker restarts.
+    if (fixture !== undefined) await tearDownBrand(fixture);
+  });
+
+  return {
+    get fixture(): BrandFixture {
+      if (fixture === undefined) throw new Error('the brand fixture is not set up; did its before() hook fail?');
+      return fixture;
+    },
+    resources,
+  };
 }
 
 export async function startTestGateway(
