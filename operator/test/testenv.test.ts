@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '@croupier/shared/testing';
 import { startTestEnvironment, type TestEnvironment } from './support/testenv.js';
 
 const PROBE_CRD = {
@@ -34,14 +35,11 @@ const PROBE_CRD = {
 };
 
 async function waitUntilEstablished(environment: TestEnvironment, name: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
+  await waitFor(async () => {
     const { body } = await environment.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
     const conditions = (body as { status?: { conditions?: Array<{ type: string; status: string }> } }).status?.conditions ?? [];
-    if (conditions.some((condition) => condition.type === 'Established' && condition.status === 'True')) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`CRD ${name} was not established within 30 s`);
+    return conditions.some((condition) => condition.type === 'Established' && condition.status === 'True');
+  }, `CRD ${name} to be established`, 30_000);
 }
 
 describe('operator test environment', () => {

@@ -58,3 +58,21 @@ export function findFreePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Calls `probe` until it returns a value other than undefined or false, and
+ * returns that value. Throws after `timeoutMs`, naming what was awaited.
+ */
+export async function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  description: string,
+  timeoutMs = 5000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

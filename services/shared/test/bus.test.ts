@@ -12,7 +12,7 @@ import { BusPublisher, type OutgoingMessage } from '../src/bus/publisher.js';
 import { deadLetterQueueName, EVENTS_EXCHANGE, serviceQueueName, UNROUTED_QUEUE } from '../src/bus/topology.js';
 import { getQueueStats } from '../src/bus/vhost.js';
 import type { EventEnvelope } from '../src/contracts/events.js';
-import { createTestVhost, infraSettings, uniqueBrand } from '../src/testing.js';
+import { createTestVhost, infraSettings, uniqueBrand, waitFor } from '../src/testing.js';
 
 const INFRA_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../scripts/infra.sh');
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -42,15 +42,6 @@ function balanceChanged(brand: string, balanceVersion: number): EventEnvelope<'B
 
 function toMessage(event: EventEnvelope): OutgoingMessage {
   return { routingKey: 'balance.changed', messageId: event.id, type: event.type, body: Buffer.from(JSON.stringify(event)) };
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 describe('event bus against RabbitMQ', () => {
@@ -90,7 +81,7 @@ describe('event bus against RabbitMQ', () => {
   it('delivers a confirmed event to the consumer', async () => {
     const event = balanceChanged(brand, 1);
     await publisher.publishBatch([toMessage(event)]);
-    await waitFor(() => handled.some((received) => received.id === event.id), 'the event to be handled');
+    await waitFor(() => handled.some((received) => received.id === event.id), 'the event to be handled', 30_000);
   });
 
   it('handles an event published twice only once', async () => {
@@ -98,7 +89,7 @@ describe('event bus against RabbitMQ', () => {
     await publisher.publishBatch([toMessage(event), toMessage(event)]);
     const marker = balanceChanged(brand, 3);
     await publisher.publishBatch([toMessage(marker)]);
-    await waitFor(() => handled.some((received) => received.id === marker.id), 'the marker event');
+    await waitFor(() => handled.some((received) => received.id === marker.id), 'the marker event', 30_000);
     // Two in-flight copies are serialised, so a second one would follow the first within a few milliseconds.
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(handled.filter((received) => received.id === event.id).length, 1, 'duplicate must be skipped');
@@ -114,10 +105,11 @@ describe('event bus against RabbitMQ', () => {
     await waitFor(
       async () => (await getQueueStats(settings.managementUrl, brand, deadLetterQueueName('bus-test'))).messages === 1,
       'the malformed event in the dead-letter queue',
+      30_000,
     );
     const after = balanceChanged(brand, 4);
     await publisher.publishBatch([toMessage(after)]);
-    await waitFor(() => handled.some((received) => received.id === after.id), 'an event after the malformed one');
+    await waitFor(() => handled.some((received) => received.id === after.id), 'an event after the malformed one', 30_000);
   });
 
   it('keeps an event no queue is bound for', async () => {
@@ -143,14 +135,15 @@ describe('event bus against RabbitMQ', () => {
       // Until the consumer has declared its queue again, the exchange has nowhere to route to.
       if (!publisher.isReady) return false;
       await publisher.publishBatch([toMessage(event)]);
-      return handled.some((received) => received.id === event.id) || (await new Promise((resolve) => setTimeout(() => resolve(handled.some((received) => received.id === event.id)), 200)));
-    }, 'an event after the queue was deleted and declared again');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return handled.some((received) => received.id === event.id);
+    }, 'an event after the queue was deleted and declared again', 30_000);
   });
 
   it('rejects a publish while disconnected and recovers after a broker restart', async () => {
     execFileSync(INFRA_SCRIPT, ['stop-rabbitmq'], { stdio: 'ignore' });
     try {
-      await waitFor(() => !publisher.isReady, 'the publisher to notice the broker is gone');
+      await waitFor(() => !publisher.isReady, 'the publisher to notice the broker is gone', 30_000);
       await assert.rejects(publisher.publishBatch([toMessage(balanceChanged(brand, 5))]), { code: 'BUS_PUBLISHER_UNAVAILABLE' });
     } finally {
       execFileSync(INFRA_SCRIPT, ['start-rabbitmq'], { stdio: 'ignore' });

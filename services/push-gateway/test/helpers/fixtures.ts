@@ -1,7 +1,7 @@
 import { after, afterEach, before } from 'node:test';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createLogger } from '@croupier/shared';
-import { createTestVhost, infraSettings, uniqueBrand, type InfraSettings } from '@croupier/shared/testing';
+import { createTestVhost, infraSettings, type InfraSettings, uniqueBrand, waitFor } from '@croupier/shared/testing';
 import { PlayerClient, type ConnectionState, type ConnectionStateChange, type PlayerBalance, type PlayerClientOptions } from '@croupier/player-client';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -142,6 +142,8 @@ export function useBrandFixture(prefix: string): { readonly fixture: BrandFixtur
   };
 }
 
+export { waitFor };
+
 export async function startTestGateway(
   fixture: BrandFixture,
   resources: TestResources,
@@ -172,20 +174,6 @@ export function connectPlayer(
   return client;
 }
 
-/** Polls `probe` every 10 ms until it returns something other than undefined or false. */
-export async function waitFor<T>(
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  description: string,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Resolves when the client has `balanceVersion` or a newer one. */
 export function waitForBalanceVersion(client: PlayerClient, balanceVersion: number, timeoutMs = 5000): Promise<PlayerBalance> {
