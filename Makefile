@@ -18,8 +18,19 @@ demo: ## Run the two-brand demo end to end (installs and starts what it needs).
 	bash scripts/demo.sh
 
 .PHONY: bench
-bench: ## Measure latency and throughput and rewrite docs/benchmarks.md.
+bench: bench-balance bench-operator ## Run every benchmark and rewrite docs/benchmarks.md.
+
+.PHONY: bench-balance
+bench-balance: ## Measure balance-path latency and throughput (about 6 minutes).
 	bash scripts/bench.sh
+
+.PHONY: bench-operator
+bench-operator: ## Measure Tenant onboarding, idle API load and operator memory (about 5 minutes).
+	bash scripts/bench-operator.sh
+
+.PHONY: generate
+generate: ## Regenerate the Tenant CRD from operator/src/api/tenant.ts.
+	npm run generate -w operator
 
 ##@ Development
 

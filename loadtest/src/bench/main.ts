@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { keepMarkedSections } from '@croupier/shared';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { infraSettings } from '@croupier/shared/testing';
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
   const options = readOptions();
   if (options.isRenderOnly) {
     const report = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as BenchReport;
-    writeFileSync(path.join(REPOSITORY_ROOT, 'docs', 'benchmarks.md'), renderMarkdown(report));
+    writeBenchmarksFile(renderMarkdown(report));
     log(`rewrote docs/benchmarks.md from ${RESULTS_FILE}`);
     return;
   }
@@ -108,8 +109,15 @@ async function main(): Promise<void> {
   }
   mkdirSync(path.join(REPOSITORY_ROOT, '.bench'), { recursive: true });
   writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(path.join(REPOSITORY_ROOT, 'docs', 'benchmarks.md'), markdown);
+  writeBenchmarksFile(markdown);
   log('wrote docs/benchmarks.md and docs/benchmark-results.json');
+}
+
+/** Rewrites docs/benchmarks.md and keeps the sections other benchmarks own, such as the operator's. */
+function writeBenchmarksFile(markdown: string): void {
+  const file = path.join(REPOSITORY_ROOT, 'docs', 'benchmarks.md');
+  const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  writeFileSync(file, keepMarkedSections(existing, markdown));
 }
 
 main().catch((error: unknown) => {

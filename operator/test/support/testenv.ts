@@ -21,7 +21,27 @@ export interface TestEnvironment {
    * TLS is self-signed, so certificate checks are off for this client only.
    */
   request(method: string, apiPath: string, body?: unknown, contentType?: string, token?: string | null): Promise<{ status: number; body: unknown }>;
+  /**
+   * Stops the API server, runs `whileDown` (etcd keeps running), and starts it
+   * again on the same port with the same state, waiting until it is ready.
+   */
+  restartApiServer(whileDown?: () => Promise<void>): Promise<void>;
+  /**
+   * Writes a key to etcd directly and compacts its history up to that write,
+   * so every older resourceVersion is gone: a watch resuming from one gets
+   * `410 Gone`, as after a long disconnection in a real cluster.
+   */
+  compactEtcd(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface TestEnvironmentOptions {
+  readyTimeoutMs?: number;
+  /**
+   * With the watch cache off, the API server serves watches straight from
+   * etcd, so etcd compaction decides which resourceVersions are too old.
+   */
+  watchCache?: boolean;
 }
 
 /**
@@ -29,7 +49,8 @@ export interface TestEnvironment {
  * then starts etcd and kube-apiserver on free loopback ports and waits until
  * the API server reports ready.
  */
-export async function startTestEnvironment(readyTimeoutMs = 60_000): Promise<TestEnvironment> {
+export async function startTestEnvironment(options: TestEnvironmentOptions = {}): Promise<TestEnvironment> {
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
   const { stdout } = await runFile(path.join(TESTENV_DIR, 'build.sh'), { maxBuffer: 1024 * 1024, timeout: 30 * 60_000 });
   const binDir = stdout.trim().split('\n').at(-1) as string;
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'croupier-testenv-'));
@@ -50,10 +71,31 @@ export async function startTestEnvironment(readyTimeoutMs = 60_000): Promise<Tes
       `--listen-client-url=http://127.0.0.1:${etcdClientPort}`,
       `--listen-peer-url=http://127.0.0.1:${etcdPeerPort}`,
     ], path.join(stateDir, 'etcd.log')));
-    processes.push(startLogged(path.join(binDir, 'kube-apiserver'), apiServerArguments(stateDir, etcdClientPort, apiServerPort), path.join(stateDir, 'apiserver.log')));
+    const apiServerArgs = [...apiServerArguments(stateDir, etcdClientPort, apiServerPort), ...(options.watchCache === false ? ['--watch-cache=false'] : [])];
+    const startApiServer = (): ChildProcess =>
+      startLogged(path.join(binDir, 'kube-apiserver'), apiServerArgs, path.join(stateDir, 'apiserver.log'));
+    processes.push(startApiServer());
 
     const environment = createEnvironment(`https://127.0.0.1:${apiServerPort}`, adminToken, stop);
     await waitUntilReady(environment, processes, readyTimeoutMs, stateDir);
+    const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
+    environment.restartApiServer = async (whileDown) => {
+      const apiServer = processes.pop() as ChildProcess;
+      await stopProcess(apiServer);
+      await whileDown?.();
+      processes.push(startApiServer());
+      await waitUntilReady(environment, processes, readyTimeoutMs, stateDir);
+    };
+    environment.compactEtcd = async () => {
+      const key = Buffer.from(`/croupier-testenv/compaction-${Date.now()}`).toString('base64');
+      const put = await fetch(`${etcdUrl}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key, value: key }) });
+      const { header } = (await put.json()) as { header: { revision: string } };
+      const compaction = await fetch(`${etcdUrl}/v3/kv/compaction`, {
+        method: 'POST',
+        body: JSON.stringify({ revision: header.revision, physical: true }),
+      });
+      if (!compaction.ok) throw new Error(`etcd compaction failed: HTTP ${compaction.status} ${await compaction.text()}`);
+    };
     return environment;
   } catch (error) {
     await stop();
@@ -71,7 +113,7 @@ function apiServerArguments(stateDir: string, etcdClientPort: number, apiServerP
     `--secure-port=${apiServerPort}`,
     `--cert-dir=${path.join(stateDir, 'certs')}`,
     // An address pool for Service objects only; nothing connects to it.
-    '--service-cluster-ip-range=10.96.0.0/24',
+    '--service-cluster-ip-range=10.96.0.0/16',
     '--service-account-issuer=https://kubernetes.default.svc',
     `--service-account-key-file=${path.join(stateDir, 'sa.pub')}`,
     `--service-account-signing-key-file=${path.join(stateDir, 'sa.key')}`,
@@ -81,10 +123,13 @@ function apiServerArguments(stateDir: string, etcdClientPort: number, apiServerP
 }
 
 function createEnvironment(apiServerUrl: string, adminToken: string, stop: () => Promise<void>): TestEnvironment {
+  const notStarted = (): Promise<void> => Promise.reject(new Error('the test environment is not started'));
   return {
     apiServerUrl,
     adminToken,
     stop,
+    restartApiServer: notStarted,
+    compactEtcd: notStarted,
     async request(method, apiPath, body, contentType = 'application/json', token = adminToken) {
       const { request: httpsRequest } = await import('node:https');
       const payload = body === undefined ? undefined : JSON.stringify(body);

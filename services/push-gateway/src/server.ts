@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { BusConnection, BusConsumer } from '@croupier/shared';
+import { BusConnection, BusConsumer, brandRedisPrefix } from '@croupier/shared';
 import { PLAYER_NAMESPACE, type HandshakeErrorCode } from '@croupier/shared/contracts';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
@@ -41,10 +41,7 @@ export interface GatewayHandle {
   close(): Promise<void>;
 }
 
-/** Key and channel prefix of one brand in the shared Redis, matching its Redis ACL user. */
-export function brandRedisPrefix(brand: string): string {
-  return `croupier:${brand}:`;
-}
+export { brandRedisPrefix } from '@croupier/shared';
 
 interface GatewayParts {
   config: GatewayConfig;

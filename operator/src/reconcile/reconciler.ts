@@ -1,0 +1,340 @@
+import type { Logger } from 'pino';
+import { ANNOTATIONS, API_VERSION, FINALIZER, KIND, type ServiceName, type Tenant } from '../api/tenant.js';
+import type { OperatorConfig } from '../config.js';
+import { InfrastructureError } from '../infra/errors.js';
+import { brandNamespace, databaseRole, rabbitMqUser, redisUser } from '../infra/names.js';
+import type { InfrastructureRegistry, Part } from '../infra/registry.js';
+import { KubeApiError, type KubeClient, type KubeObject } from '../kube/client.js';
+import type { Informer } from '../kube/informer.js';
+import type { KindName } from '../kube/resources.js';
+import type { OperatorMetrics } from '../metrics.js';
+import { CONDITION_TYPES, mergeConditions, readyCondition, statusEqual, type ConditionInput } from './conditions.js';
+import { CREDENTIALS_SECRET, planCredentials, type BrandCredentials } from './credentials.js';
+import { desiredObjects, HTTP_PORT, namespaceObject, SERVICE_NAMES, WORKLOAD_NAMES, type DesiredObject } from './desired.js';
+import { isSubset } from './drift.js';
+import { serviceEnvironment, type BrandProfiles } from './environment.js';
+import type { EventRecorder } from './events.js';
+import { resolveRules, RulesUnavailableError } from './rules-source.js';
+
+/**
+ * Brings one Tenant to its desired state. Level-triggered: it reads the
+ * Tenant and every owned object from the informer caches, compares, and
+ * writes only what differs, so running it twice in a row writes nothing the
+ * second time. Failures are thrown after the status is written; the caller
+ * retries them with backoff.
+ */
+
+export type Caches = Record<KindName, Informer<KubeObject>>;
+
+export interface ReconcilerDependencies {
+  client: KubeClient;
+  caches: Caches;
+  /** ConfigMaps labelled as rules sources, across namespaces. */
+  rulesSources: Informer<KubeObject>;
+  config: OperatorConfig;
+  infrastructure: InfrastructureRegistry;
+  events: EventRecorder;
+  metrics: OperatorMetrics;
+  logger: Logger;
+}
+
+export class ReconcileError extends Error {
+  readonly code = 'OPERATOR_RECONCILE_FAILED';
+  constructor(
+    readonly tenant: string,
+    readonly failures: string[],
+  ) {
+    super(`tenant ${tenant}: ${failures.join('; ')}`);
+    this.name = 'ReconcileError';
+  }
+}
+
+const PART_CONDITIONS: Record<Part, string> = {
+  messaging: CONDITION_TYPES.messaging,
+  cache: CONDITION_TYPES.cache,
+  database: CONDITION_TYPES.database,
+};
+
+export function isPaused(tenant: Tenant): boolean {
+  return tenant.spec.paused === true || tenant.metadata.annotations?.[ANNOTATIONS.paused] === 'true';
+}
+
+export class Reconciler {
+  constructor(private readonly deps: ReconcilerDependencies) {}
+
+  async reconcile(name: string): Promise<void> {
+    const tenant = this.deps.caches.Tenant.get(undefined, name) as Tenant | undefined;
+    if (tenant === undefined) return;
+    if (tenant.metadata.deletionTimestamp !== undefined) return this.finalize(tenant);
+    if (isPaused(tenant)) return this.reportPaused(tenant);
+    await this.ensureFinalizer(tenant);
+
+    const namespace = brandNamespace(tenant.spec.brand);
+    const profiles = this.resolveProfiles(tenant);
+    if (typeof profiles === 'string') {
+      await this.writeStatus(tenant, namespace, [
+        { type: CONDITION_TYPES.ready, status: 'False', reason: 'UnknownInfrastructureProfile', message: profiles },
+      ]);
+      // Retrying cannot help until the operator configuration changes, which restarts the operator.
+      return;
+    }
+
+    await this.applyAll([namespaceObject({ tenant, namespace })]);
+    const credentials = await this.ensureCredentials(tenant, namespace);
+
+    const failures: string[] = [];
+    const partConditions = await Promise.all(
+      (['messaging', 'cache', 'database'] as const).map((part) => this.provision(tenant, part, credentials, failures)),
+    );
+
+    let rulesText: string;
+    let workloads: ConditionInput;
+    try {
+      rulesText = await resolveRules(tenant, this.deps.client, this.deps.rulesSources);
+      const waves = this.desired(tenant, namespace, profiles, credentials, rulesText);
+      for (const wave of waves) await this.applyAll(wave);
+      workloads = this.workloadsCondition(namespace);
+    } catch (error) {
+      if (!(error instanceof RulesUnavailableError)) throw error;
+      failures.push(error.message);
+      workloads = { type: CONDITION_TYPES.workloads, status: 'False', reason: 'RulesUnavailable', message: error.message };
+    }
+
+    const conditions = [...partConditions, workloads];
+    await this.writeStatus(tenant, namespace, [readyCondition(conditions), ...conditions]);
+    if (failures.length > 0) throw new ReconcileError(name, failures);
+  }
+
+  private desired(tenant: Tenant, namespace: string, profiles: BrandProfiles, credentials: BrandCredentials, rulesText: string): DesiredObject[][] {
+    const env = serviceEnvironment(tenant, namespace, profiles, credentials);
+    const images: Record<ServiceName, string> = {
+      wallet: this.deps.config.OPERATOR_IMAGE_WALLET,
+      rules: this.deps.config.OPERATOR_IMAGE_RULES,
+      gateway: this.deps.config.OPERATOR_IMAGE_GATEWAY,
+    };
+    return desiredObjects({
+      tenant,
+      namespace,
+      images,
+      env,
+      rulesText,
+      infrastructurePorts: [profiles.messaging.amqpPort, profiles.cache.port, profiles.database.port],
+    });
+  }
+
+  private resolveProfiles(tenant: Tenant): BrandProfiles | string {
+    const { infrastructure } = tenant.spec;
+    const messaging = this.deps.infrastructure.profile('messaging', infrastructure.messaging);
+    const cache = this.deps.infrastructure.profile('cache', infrastructure.cache);
+    const database = this.deps.infrastructure.profile('database', infrastructure.database);
+    const missing = [
+      messaging === undefined ? `messaging profile "${infrastructure.messaging}"` : undefined,
+      cache === undefined ? `cache profile "${infrastructure.cache}"` : undefined,
+      database === undefined ? `database profile "${infrastructure.database}"` : undefined,
+    ].filter((entry) => entry !== undefined);
+    if (messaging === undefined || cache === undefined || database === undefined) {
+      return `the operator configuration has no ${missing.join(', ')}`;
+    }
+    return { messaging, cache, database };
+  }
+
+  private async ensureFinalizer(tenant: Tenant): Promise<void> {
+    if (tenant.metadata.finalizers?.includes(FINALIZER)) return;
+    await this.patchFinalizers(tenant, [...(tenant.metadata.finalizers ?? []), FINALIZER]);
+  }
+
+  /**
+   * A merge patch guarded by resourceVersion rather than an apply: an apply
+   * to a Tenant that was deleted meanwhile would try to create it again.
+   * A conflict or a missing Tenant ends in an error or nothing, and the next
+   * watch event brings the current state.
+   */
+  private async patchFinalizers(tenant: Tenant, finalizers: string[]): Promise<void> {
+    try {
+      await this.deps.client.mergePatch(
+        { apiVersion: API_VERSION, kind: KIND, name: tenant.metadata.name },
+        { metadata: { finalizers, resourceVersion: tenant.metadata.resourceVersion } },
+      );
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return;
+      throw error;
+    }
+  }
+
+  private async ensureCredentials(tenant: Tenant, namespace: string): Promise<BrandCredentials> {
+    const live = this.deps.caches.Secret.get(namespace, CREDENTIALS_SECRET);
+    const plan = planCredentials(tenant, namespace, live);
+    if (plan.secret !== undefined) {
+      await this.deps.client.apply(plan.secret);
+      if (plan.rotated) {
+        await this.deps.events.record(tenant, 'Normal', 'CredentialsRotated', 'Every brand credential was regenerated; the services roll to pick them up.');
+      } else if (live !== undefined && plan.generated.length > 0) {
+        await this.deps.events.record(tenant, 'Warning', 'CredentialsRegenerated', `Missing credentials regenerated: ${plan.generated.join(', ')}.`);
+      }
+    }
+    return plan.values;
+  }
+
+  private async provision(tenant: Tenant, part: Part, credentials: BrandCredentials, failures: string[]): Promise<ConditionInput> {
+    const type = PART_CONDITIONS[part];
+    const brand = tenant.spec.brand;
+    const profileName = tenant.spec.infrastructure[part];
+    try {
+      const provisioner = await this.deps.infrastructure.get(part, profileName);
+      const desired = desiredInfrastructure(part, brand, credentials);
+      const observation = await provisioner.observe(brand, desired as never);
+      if (observation.drift.length > 0) {
+        const changes = await provisioner.ensure(brand, desired as never);
+        this.deps.logger.info({ tenant: tenant.metadata.name, part, changes }, 'infrastructure provisioned');
+        const first = tenant.status?.conditions?.find((condition) => condition.type === type)?.status !== 'True';
+        if (!first) await this.deps.events.record(tenant, 'Warning', 'DriftRepaired', `${part}: ${changes.join('; ')}`);
+      }
+      return { type, status: 'True', reason: 'Provisioned', message: `Provisioned on profile "${profileName}".` };
+    } catch (error) {
+      const code = error instanceof InfrastructureError ? error.code : 'OPERATOR_PROVISIONING_FAILED';
+      const message = `${part} on profile "${profileName}": ${(error as Error).message}`;
+      failures.push(message);
+      this.deps.metrics.reconcileErrors.inc({ part });
+      this.deps.logger.warn({ tenant: tenant.metadata.name, part, err: error }, 'provisioning failed');
+      this.deps.infrastructure.discard(part, profileName);
+      return { type, status: 'False', reason: reasonOf(code), message };
+    }
+  }
+
+  /** Applies the objects whose live copy lacks what is desired; the rest cost no request. */
+  private async applyAll(objects: DesiredObject[]): Promise<void> {
+    await Promise.all(
+      objects.map(async (object) => {
+        const live = this.deps.caches[object.kind as KindName].get(object.metadata.namespace, object.metadata.name);
+        if (live !== undefined && isSubset(object, live)) return;
+        await this.deps.client.apply(object);
+        this.deps.metrics.applies.inc({ kind: object.kind });
+      }),
+    );
+  }
+
+  private workloadsCondition(namespace: string): ConditionInput {
+    const waiting: string[] = [];
+    for (const service of SERVICE_NAMES) {
+      const deployment = this.deps.caches.Deployment.get(namespace, WORKLOAD_NAMES[service]) as
+        | (KubeObject & { spec?: { replicas?: number }; status?: { observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number } })
+        | undefined;
+      if (deployment === undefined) {
+        waiting.push(`${WORKLOAD_NAMES[service]}: not created yet`);
+        continue;
+      }
+      const wanted = deployment.spec?.replicas ?? 1;
+      const status = deployment.status ?? {};
+      if ((status.observedGeneration ?? 0) < (deployment.metadata.generation ?? 0)) waiting.push(`${WORKLOAD_NAMES[service]}: rollout not observed yet`);
+      else if ((status.updatedReplicas ?? 0) < wanted) waiting.push(`${WORKLOAD_NAMES[service]}: ${status.updatedReplicas ?? 0}/${wanted} replicas updated`);
+      else if ((status.availableReplicas ?? 0) < wanted) waiting.push(`${WORKLOAD_NAMES[service]}: ${status.availableReplicas ?? 0}/${wanted} replicas available`);
+    }
+    if (waiting.length === 0) {
+      return { type: CONDITION_TYPES.workloads, status: 'True', reason: 'Available', message: 'Every Deployment has all replicas updated and available.' };
+    }
+    return { type: CONDITION_TYPES.workloads, status: 'False', reason: 'RolloutInProgress', message: waiting.join('; ') };
+  }
+
+  private gatewayEndpoint(tenant: Tenant, namespace: string): string {
+    const template = this.deps.config.OPERATOR_GATEWAY_URL_TEMPLATE;
+    if (template !== '') return template.replaceAll('{brand}', tenant.spec.brand);
+    return `http://${WORKLOAD_NAMES.gateway}.${namespace}.svc:${HTTP_PORT}`;
+  }
+
+  private async writeStatus(tenant: Tenant, namespace: string, wanted: ConditionInput[]): Promise<void> {
+    const generation = tenant.metadata.generation ?? 0;
+    const conditions = mergeConditions(tenant.status?.conditions, wanted, generation, new Date());
+    const status = { observedGeneration: generation, conditions, namespace, gatewayEndpoint: this.gatewayEndpoint(tenant, namespace) };
+    if (statusEqual(tenant.status, status)) return;
+    await this.deps.client.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: tenant.metadata.name }, status }, 'status');
+    await this.recordTransition(tenant, conditions.find((condition) => condition.type === CONDITION_TYPES.ready));
+  }
+
+  private async recordTransition(tenant: Tenant, ready: ConditionInput | undefined): Promise<void> {
+    if (ready === undefined) return;
+    const previous = tenant.status?.conditions?.find((condition) => condition.type === CONDITION_TYPES.ready);
+    if (previous?.status === ready.status && previous.reason === ready.reason) return;
+    if (ready.status === 'True') await this.deps.events.record(tenant, 'Normal', 'Ready', ready.message);
+    else if (ready.status === 'False' && ready.reason !== 'RolloutInProgress') await this.deps.events.record(tenant, 'Warning', ready.reason, ready.message);
+  }
+
+  private async reportPaused(tenant: Tenant): Promise<void> {
+    const namespace = brandNamespace(tenant.spec.brand);
+    const kept = (tenant.status?.conditions ?? []).filter((condition) => condition.type !== CONDITION_TYPES.paused && condition.type !== CONDITION_TYPES.ready);
+    const paused: ConditionInput = {
+      type: CONDITION_TYPES.paused,
+      status: 'True',
+      reason: 'Paused',
+      message: 'Reconciling is paused by spec.paused or the paused annotation; drift is not repaired.',
+    };
+    const ready: ConditionInput = { type: CONDITION_TYPES.ready, status: 'Unknown', reason: 'Paused', message: paused.message };
+    await this.writeStatus(tenant, namespace, [ready, ...kept, paused]);
+  }
+
+  private async finalize(tenant: Tenant): Promise<void> {
+    if (!tenant.metadata.finalizers?.includes(FINALIZER)) return;
+    const namespace = brandNamespace(tenant.spec.brand);
+    const skipCleanup = tenant.metadata.annotations?.[ANNOTATIONS.skipCleanup] === 'true';
+    if (tenant.spec.deletionPolicy === 'Delete' && !skipCleanup) {
+      const failures: string[] = [];
+      for (const part of ['messaging', 'cache', 'database'] as const) {
+        const profileName = tenant.spec.infrastructure[part];
+        try {
+          const provisioner = await this.deps.infrastructure.get(part, profileName);
+          await provisioner.remove(tenant.spec.brand);
+        } catch (error) {
+          failures.push(`${part} on profile "${profileName}": ${(error as Error).message}`);
+          this.deps.infrastructure.discard(part, profileName);
+        }
+      }
+      if (failures.length > 0) {
+        const message = `Cleanup failed and is retried with backoff: ${failures.join('; ')}. To finish the deletion without cleaning up, annotate the Tenant ${ANNOTATIONS.skipCleanup}=true and remove the leftovers by hand.`;
+        await this.writeStatus(tenant, namespace, [{ type: CONDITION_TYPES.ready, status: 'False', reason: 'CleanupFailed', message }]);
+        throw new ReconcileError(tenant.metadata.name, failures);
+      }
+      await this.deps.events.record(tenant, 'Normal', 'CleanedUp', 'The brand database, vhost, users and cache keys were deleted.');
+    } else if (skipCleanup && tenant.spec.deletionPolicy === 'Delete') {
+      await this.deps.events.record(
+        tenant,
+        'Warning',
+        'CleanupSkipped',
+        `Deleted without cleanup: database and roles ${databaseRole(tenant.spec.brand, 'wallet')}, vhost users such as ${rabbitMqUser(tenant.spec.brand, 'wallet')}, Redis users such as ${redisUser(tenant.spec.brand, 'gateway')} are left behind.`,
+      );
+    }
+    // The namespace carries an owner reference and the garbage collector would remove it too;
+    // deleting it here makes that independent of the collector and immediate.
+    await this.deps.client.delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
+    await this.patchFinalizers(tenant, (tenant.metadata.finalizers ?? []).filter((finalizer) => finalizer !== FINALIZER));
+    this.deps.logger.info({ tenant: tenant.metadata.name, deletionPolicy: tenant.spec.deletionPolicy, skipCleanup }, 'tenant finalized');
+  }
+}
+
+function desiredInfrastructure(part: Part, brand: string, credentials: BrandCredentials): unknown {
+  if (part === 'messaging') {
+    return {
+      wallet: { username: rabbitMqUser(brand, 'wallet'), password: credentials['rabbitmq-wallet-password'] },
+      rules: { username: rabbitMqUser(brand, 'rules'), password: credentials['rabbitmq-rules-password'] },
+      gateway: { username: rabbitMqUser(brand, 'gateway'), password: credentials['rabbitmq-gateway-password'] },
+    };
+  }
+  if (part === 'cache') {
+    return {
+      gateway: { username: redisUser(brand, 'gateway'), password: credentials['redis-gateway-password'] },
+      rules: { username: redisUser(brand, 'rules'), password: credentials['redis-rules-password'] },
+    };
+  }
+  return {
+    wallet: { username: databaseRole(brand, 'wallet'), password: credentials['postgres-wallet-password'] },
+    rules: { username: databaseRole(brand, 'rules'), password: credentials['postgres-rules-password'] },
+  };
+}
+
+/** OPERATOR_RABBITMQ_UNREACHABLE becomes RabbitmqUnreachable, a CamelCase condition reason. */
+function reasonOf(code: string): string {
+  return code
+    .replace(/^OPERATOR_/, '')
+    .toLowerCase()
+    .split('_')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
+}
