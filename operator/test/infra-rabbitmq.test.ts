@@ -366,8 +366,8 @@ describe('RabbitMQ provisioner', () => {
       await Promise.all([gateway, wallet, rules].map((connection) => connection.close().catch(() => undefined)));
     }
 
-    // The broker answers connection.open on a vhost the user may not access
-    // with connection.close; amqplib 2.3 reports the frame without its reply text.
+    // The broker replies to connection.open on a vhost the user may not access
+    // with connection.close, and amqplib 2.3 reports that frame without its reply text.
     await assert.rejects(
       connect(amqpUrl(brand, 'wallet', desired.wallet.password, otherBrand)),
       /Expected ConnectionOpenOk; got <ConnectionClose/,

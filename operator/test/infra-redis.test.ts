@@ -185,22 +185,23 @@ describe('Redis provisioner', () => {
       assert.equal(await commands.set(`${prefix}push-gateway:dedup:1`, 'claimed', 'EX', 30, 'NX'), 'OK');
       assert.equal(await commands.get(`${prefix}push-gateway:dedup:1`), 'claimed');
       assert.equal(await commands.del(`${prefix}push-gateway:dedup:1`), 1);
-      assert.equal(await commands.ping(), 'PONG');
 
       // The socket.io adapter's subscriptions, as it makes them for the players' namespace.
       const adapterKey = `${prefix}socket.io`;
       const received: string[] = [];
       subscriber.on('pmessage', (_pattern: string, channel: string) => received.push(channel));
       subscriber.on('message', (channel: string) => received.push(channel));
-      await subscriber.psubscribe(`${adapterKey}#/player#*`, `${adapterKey}#/#*`);
-      await subscriber.subscribe(`${adapterKey}-request#/player#`, `${adapterKey}-response#/player#`);
+      const patterns = [`${adapterKey}#/player#*`, `${adapterKey}#/#*`];
+      const channels = [`${adapterKey}-request#/player#`, `${adapterKey}-response#/player#`];
+      await subscriber.psubscribe(...patterns);
+      await subscriber.subscribe(...channels);
       const numsub = (await commands.call('PUBSUB', 'NUMSUB', `${adapterKey}-request#/player#`)) as [string, number];
       assert.equal(numsub[1], 1, 'PUBSUB NUMSUB counts the subscriber');
       await commands.publish(`${adapterKey}#/player#room#`, 'broadcast');
       await commands.publish(`${adapterKey}-request#/player#`, 'request');
       await waitFor(() => received.length === 2, 'both messages');
-      await subscriber.punsubscribe();
-      await subscriber.unsubscribe();
+      await subscriber.punsubscribe(...patterns);
+      await subscriber.unsubscribe(...channels);
 
       assert.deepEqual(await aclLogFor(admin, user), [], 'the ready check, the connection name and the calls above were all allowed');
 
@@ -268,6 +269,25 @@ describe('Redis provisioner', () => {
     }
   });
 
+  it('rejects a wrong admin password without retry', async () => {
+    const adminUser = `${redisUser(newBrand(), 'gateway')}-admin`;
+    await admin.call('ACL', 'SETUSER', adminUser, 'on', '>right-password', '~*', '&*', '+@all');
+    const wrongAdmin = new RedisProvisioner({ ...target, admin: { username: adminUser, password: 'wrong-password' } }, { connectTimeoutMs: 1000 });
+    try {
+      await assert.rejects(wrongAdmin.observe(uniqueBrand('op-redis'), desiredFor()), (error: unknown) => {
+        assert.ok(error instanceof InfrastructureError, `an InfrastructureError, got ${String(error)}`);
+        assert.equal(error.code, 'OPERATOR_REDIS_COMMAND_FAILED');
+        assert.equal(error.retryable, false);
+        assert.match(error.message, /^Redis AUTH on \S+ failed: WRONGPASS/);
+        assert.doesNotMatch(error.message, /wrong-password/, 'the message does not contain the password');
+        return true;
+      });
+    } finally {
+      await wrongAdmin.close();
+      await admin.call('ACL', 'DELUSER', adminUser);
+    }
+  });
+
   it('reconnects after the admin connection drops', async () => {
     const brand = newBrand();
     const desired = desiredFor();
@@ -286,9 +306,10 @@ describe('Redis provisioner', () => {
       assert.equal(opened.length, 1, 'the provisioner opened one admin connection');
       await admin.call('CLIENT', 'KILL', 'ID', opened[0] as string);
 
-      // The first call after the drop may fail as retryable; the next one opens a new connection.
+      // The first call after the drop may fail with a retryable error, and the next one opens a new connection.
       const observation = await own.observe(brand, desired).catch(async (error: unknown) => {
-        assert.ok(error instanceof InfrastructureError && error.retryable, `a retryable error, got ${String(error)}`);
+        assert.ok(error instanceof InfrastructureError, `an InfrastructureError, got ${String(error)}`);
+        assert.equal(error.retryable, true, 'the error is retryable');
         return own.observe(brand, desired);
       });
       assert.deepEqual(observation.drift, []);

@@ -20,11 +20,7 @@ describe('leader election', { timeout: 180_000 }, () => {
   after(async () => {
     // Every replica of the tests has stopped; one more runs the finalizers.
     await harness.startOperator();
-    for (const brand of brands) {
-      await harness.api('PATCH', `${TENANTS}/${brand}`, { spec: { deletionPolicy: 'Delete' } }, 'application/merge-patch+json').catch(() => undefined);
-      await harness.api('DELETE', `${TENANTS}/${brand}`).catch(() => undefined);
-    }
-    await Promise.all(brands.map((brand) => waitFor(async () => (await harness.tenant(brand)) === undefined, `${brand} to be gone`, 30_000).catch(() => undefined)));
+    await harness.deleteTenants(brands);
     await harness?.stop();
   });
 

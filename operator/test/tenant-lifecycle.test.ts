@@ -83,11 +83,7 @@ describe('Tenant lifecycle', { timeout: 300_000 }, () => {
 
   after(async () => {
     // Delete policy cleans the shared infrastructure of every brand this file created.
-    for (const brand of brands) {
-      await harness.api('PATCH', `${TENANTS}/${brand}`, { spec: { deletionPolicy: 'Delete' } }, 'application/merge-patch+json').catch(() => undefined);
-      await harness.api('DELETE', `${TENANTS}/${brand}`).catch(() => undefined);
-    }
-    await Promise.all(brands.map((brand) => waitFor(async () => (await harness.tenant(brand)) === undefined, `${brand} to be gone`, 30_000).catch(() => undefined)));
+    await harness.deleteTenants(brands);
     await harness?.stop();
   });
 
@@ -244,7 +240,7 @@ describe('Tenant lifecycle', { timeout: 300_000 }, () => {
       const redis = new Redis(decode(gatewayEnv, 'REDIS_URL'), { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       try {
         await redis.connect();
-        return (await redis.ping()) === 'PONG';
+        return (await redis.set(`croupier:${brand}:rotation-probe`, '1')) === 'OK';
       } catch {
         return false;
       } finally {

@@ -97,6 +97,15 @@ function isConnectionSqlState(code: string): boolean {
   return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
 }
 
+/**
+ * Checks for the internal error of a catalog row that two sessions updated at
+ * once, such as a GRANT by another client during this operator's GRANT. A
+ * retry reads the new row, so the error is retryable.
+ */
+function isConcurrentUpdate(error: InstanceType<typeof DatabaseError>): boolean {
+  return error.code === 'XX000' && error.message === 'tuple concurrently updated';
+}
+
 function postgresFailure(call: string, error: unknown): InfrastructureError {
   if (error instanceof InfrastructureError) return error;
   if (error instanceof DatabaseError && error.code !== undefined) {
@@ -104,7 +113,7 @@ function postgresFailure(call: string, error: unknown): InfrastructureError {
     return new InfrastructureError(
       unreachable ? 'OPERATOR_POSTGRES_UNREACHABLE' : 'OPERATOR_POSTGRES_FAILED',
       'database',
-      unreachable || isRetryableSqlState(error.code),
+      unreachable || isRetryableSqlState(error.code) || isConcurrentUpdate(error),
       `PostgreSQL ${call} failed: ${error.message} (SQLSTATE ${error.code})`,
       { cause: error },
     );
@@ -115,7 +124,7 @@ function postgresFailure(call: string, error: unknown): InfrastructureError {
     'OPERATOR_POSTGRES_UNREACHABLE',
     'database',
     true,
-    `PostgreSQL ${call} failed: ${detail}; check that PostgreSQL is reachable`,
+    `PostgreSQL ${call} failed: ${detail}. Check that PostgreSQL is reachable`,
     { cause: error },
   );
 }
@@ -204,6 +213,7 @@ export class PostgresProvisioner implements Provisioner<DatabaseDesired> {
     this.connectionConfig = {
       host: target.host,
       port: target.port,
+      database: target.adminDatabase,
       user: target.admin.username,
       password: target.admin.password,
       ssl: target.ssl,
@@ -212,7 +222,7 @@ export class PostgresProvisioner implements Provisioner<DatabaseDesired> {
       statement_timeout: options.statementTimeoutMs ?? 30_000,
     };
     this.roleConnectionLimit = options.roleConnectionLimit ?? 50;
-    this.pool = new pg.Pool({ ...this.connectionConfig, database: target.adminDatabase, max: 2, idleTimeoutMillis: 10_000 });
+    this.pool = new pg.Pool({ ...this.connectionConfig, max: 2, idleTimeoutMillis: 10_000 });
     // An idle connection that the server closes emits here; the next query opens a new one.
     this.pool.on('error', () => undefined);
   }
@@ -237,18 +247,24 @@ export class PostgresProvisioner implements Provisioner<DatabaseDesired> {
    * step wrote, because owner changes also rewrite grants.
    */
   async ensure(brand: string, desired: DatabaseDesired): Promise<string[]> {
-    const changes: string[] = [];
-    changes.push(...(await applyAll(await this.planRoles(brand, desired))));
-    changes.push(...(await applyAll((await this.planDatabase(brand)).repairs)));
-    changes.push(...(await applyAll(await this.planDatabaseGrants(brand))));
-    await this.withBrandDatabase(brand, async (client) => {
-      changes.push(...(await applyAll(await this.planSchemas(brand, client))));
-      changes.push(...(await applyAll(await this.planSchemaGrants(brand, client))));
+    return this.withBrandLock(brand, async () => {
+      const changes: string[] = [];
+      changes.push(...(await applyAll(await this.planRoles(brand, desired))));
+      changes.push(...(await applyAll((await this.planDatabase(brand)).repairs)));
+      changes.push(...(await applyAll(await this.planDatabaseGrants(brand))));
+      await this.withBrandDatabase(brand, async (client) => {
+        changes.push(...(await applyAll(await this.planSchemas(brand, client))));
+        changes.push(...(await applyAll(await this.planSchemaGrants(brand, client))));
+      });
+      return changes;
     });
-    return changes;
   }
 
   async remove(brand: string): Promise<void> {
+    await this.withBrandLock(brand, () => this.removeLocked(brand));
+  }
+
+  private async removeLocked(brand: string): Promise<void> {
     const database = databaseName(brand);
     const roles = SERVICES.map((service) => databaseRole(brand, service));
 
@@ -276,6 +292,32 @@ export class PostgresProvisioner implements Provisioner<DatabaseDesired> {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  /**
+   * Runs `work` while holding a session advisory lock for the brand, taken on
+   * a connection of its own. Two operator replicas writing the same catalog
+   * row at once (GRANT, ALTER ... OWNER) make one fail with "tuple
+   * concurrently updated", so their writes to one brand take turns. A replica
+   * that waits longer than the statement timeout fails with a retryable error.
+   */
+  private async withBrandLock<T>(brand: string, work: () => Promise<T>): Promise<T> {
+    const key = createHash('sha256').update(`croupier-operator:${brand}`).digest().readBigInt64BE(0).toString();
+    const lock = new pg.Client(this.connectionConfig);
+    lock.on('error', () => undefined);
+    try {
+      await lock.connect();
+    } catch (error) {
+      await lock.end().catch(() => undefined);
+      throw postgresFailure(`connect to database ${this.connectionConfig.database ?? ''}`, error);
+    }
+    try {
+      await this.query(lock, `locking brand ${brand}`, 'SELECT pg_advisory_lock($1::bigint)', [key]);
+      return await work();
+    } finally {
+      // Ending the session releases the lock.
+      await lock.end().catch(() => undefined);
+    }
   }
 
   // -------------------------------------------------------------------------
@@ -391,7 +433,7 @@ export class PostgresProvisioner implements Provisioner<DatabaseDesired> {
     return { exists: true, repairs: [changeOwner] };
   }
 
-  /** The owner keeps all database privileges, the rules role may connect, and nobody else (PUBLIC included) has any. */
+  /** Plans the database grants: all privileges for the owner, CONNECT for the rules role, none for other roles or PUBLIC. */
   private async planDatabaseGrants(brand: string): Promise<Repair[]> {
     const database = databaseName(brand);
     const expected: Grants = new Map([
@@ -428,7 +470,7 @@ export class PostgresProvisioner implements Provisioner<DatabaseDesired> {
     }
   }
 
-  /** The wallet role owns the public schema, and the rules role owns the rules schema. */
+  /** Plans the schemas: the wallet role owns the public schema, and the rules role owns the rules schema. */
   private async planSchemas(brand: string, client: pg.Client): Promise<Repair[]> {
     const owners = this.schemaOwners(brand);
     const rows = await this.query<{ nspname: string; owner: string }>(
@@ -463,7 +505,7 @@ export class PostgresProvisioner implements Provisioner<DatabaseDesired> {
     return repairs;
   }
 
-  /** Each schema's owner has USAGE and CREATE on it, and nobody else (PUBLIC included) has any privilege. */
+  /** Plans the schema grants: USAGE and CREATE for each schema's owner, none for other roles or PUBLIC. */
   private async planSchemaGrants(brand: string, client: pg.Client): Promise<Repair[]> {
     const owners = this.schemaOwners(brand);
     const rows = await this.query<{ object: string; grantee: string; privileges: string }>(
@@ -475,7 +517,10 @@ export class PostgresProvisioner implements Provisioner<DatabaseDesired> {
 
     const repairs: Repair[] = [];
     for (const [schema, owner] of owners) {
-      const current: Grants = new Map(rows.filter((row) => row.object === schema).map((row) => [row.grantee, row.privileges]));
+      const schemaRows = rows.filter((row) => row.object === schema);
+      // A missing schema has no rows; planSchemas reports it and creates it.
+      if (schemaRows.length === 0) continue;
+      const current: Grants = new Map(schemaRows.map((row) => [row.grantee, row.privileges]));
       const expected: Grants = new Map([[owner, 'CREATE,USAGE']]);
       repairs.push(...this.planGrants(client, 'SCHEMA', schema, current, expected, ` in database ${databaseName(brand)}`));
     }

@@ -15,8 +15,9 @@ import type { BrandService, Credential, MessagingDesired, Observation, Provision
 const SERVICES: readonly BrandService[] = ['wallet', 'rules', 'gateway'];
 
 /**
- * Service name each consumer passes to `declareServiceQueue`, which names its
- * queues. The push gateway's is `BUS_SERVICE_NAME` in its server.ts.
+ * Service name that each consumer passes to `declareServiceQueue`, which
+ * derives its queue names. The push gateway sets it as `BUS_SERVICE_NAME` in
+ * its server.ts.
  */
 const CONSUMER_BUS_NAMES: Record<Exclude<BrandService, 'wallet'>, string> = {
   rules: 'rules',
@@ -46,14 +47,12 @@ function exactNames(names: readonly string[]): string {
  *
  * - configure: every exchange and queue the service declares, because a
  *   declaration needs it even when the resource exists.
- * - write: queue.bind needs it on the queue; creating an exchange with an
- *   alternate exchange needs it on the alternate exchange; creating a queue
- *   with a dead-letter exchange needs it on that exchange; publishing needs it
- *   on the target exchange.
- * - read: queue.bind needs it on the source exchange; consuming needs it on
- *   the queue; creating an exchange with an alternate exchange needs it on the
- *   new exchange, and creating a queue with a dead-letter exchange on the new
- *   queue.
+ * - write: on the queue for queue.bind, on the target exchange for publishing,
+ *   on the alternate exchange when creating an exchange that has one, and on
+ *   the dead-letter exchange when creating a queue that has one.
+ * - read: on the source exchange for queue.bind, on the queue for consuming,
+ *   on a new exchange that has an alternate exchange, and on a new queue that
+ *   has a dead-letter exchange.
  *
  * The alternate-exchange and dead-letter checks run only when the resource is
  * created, but whichever service starts first creates it, so every service
@@ -105,8 +104,8 @@ const POLICY_PREFIX = 'croupier-';
  *   of piling on the node each service happened to connect to. It acts when a
  *   queue is declared, so it must exist before the services start.
  * - Dead-letter queues have no consumer and grow until someone inspects them.
- *   They are bounded like the unrouted queue, and `drop-head` drops the oldest
- *   letters, so a full queue never blocks dead-lettering.
+ *   They are bounded like the unrouted queue. With `drop-head` a full queue
+ *   drops its oldest letters and still takes new ones.
  */
 export const BRAND_POLICIES: readonly Policy[] = [
   {
@@ -226,7 +225,7 @@ export class RabbitMqProvisioner implements Provisioner<MessagingDesired> {
   }
 
   async close(): Promise<void> {
-    // Each request uses fetch's shared connection pool; nothing is held here.
+    // Requests go through fetch's shared connection pool, so this class holds no connection.
   }
 
   /** Reads the brand's state and lists the writes that bring it to `desired`, in the order they must run. */
@@ -346,14 +345,14 @@ export class RabbitMqProvisioner implements Provisioner<MessagingDesired> {
     return repairs;
   }
 
-  /** GETs a JSON resource; returns undefined on 404. */
+  /** Fetches a JSON resource, or returns undefined on 404. */
   private async get<T>(path: string): Promise<T | undefined> {
     const response = await this.send('GET', path);
     if (response.status === 404) return undefined;
     return (await response.json()) as T;
   }
 
-  /** Sends a write; a 404 on DELETE counts as done. `sensitiveBody` keeps the body out of error messages. */
+  /** Sends a write, where a 404 on DELETE counts as done. `sensitiveBody` keeps the response body out of error messages. */
   private async request(method: Method, path: string, body?: unknown, sensitiveBody = false): Promise<void> {
     const response = await this.send(method, path, body, sensitiveBody);
     await response.body?.cancel();
@@ -378,7 +377,7 @@ export class RabbitMqProvisioner implements Provisioner<MessagingDesired> {
 
     const reason = sensitiveBody ? '' : await errorReason(response);
     const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
-    const hint = response.status === 401 || response.status === 403 ? '; check the admin credential and its administrator tag' : '';
+    const hint = response.status === 401 || response.status === 403 ? '. Check the admin credential and its administrator tag' : '';
     throw new InfrastructureError(
       'OPERATOR_RABBITMQ_REQUEST_FAILED',
       'messaging',
@@ -415,7 +414,7 @@ async function errorReason(response: Response): Promise<string> {
     const parsed = JSON.parse(text) as { reason?: unknown };
     if (typeof parsed.reason === 'string') reason = parsed.reason;
   } catch {
-    // Not JSON; use the raw text.
+    // The body is not JSON, so the raw text is the reason.
   }
   reason = reason.replace(/\s+/g, ' ').trim().slice(0, 300);
   return reason === '' ? '' : `: ${reason}`;
@@ -429,7 +428,7 @@ function unreachable(call: string, error: unknown, timeoutMs: number): Infrastru
     'OPERATOR_RABBITMQ_UNREACHABLE',
     'messaging',
     true,
-    `RabbitMQ management request ${call} ${detail}; check that the management API is reachable`,
+    `RabbitMQ management request ${call} ${detail}. Check that the management API is reachable`,
     { cause: error },
   );
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { brandRedisPrefix } from '@croupier/shared';
+import { brandRedisPrefix, socketIoAdapterKey } from '@croupier/shared';
 import { PLAYER_NAMESPACE } from '@croupier/shared/contracts';
 import { Redis } from 'ioredis';
 import { InfrastructureError } from './errors.js';
@@ -21,9 +21,9 @@ const SERVICES: readonly CacheService[] = ['gateway', 'rules'];
  * - the deduplicator: SET (with NX and EX), GET and DEL.
  * - the socket.io Redis adapter 8.3: PUBLISH, SUBSCRIBE, UNSUBSCRIBE,
  *   PSUBSCRIBE, PUNSUBSCRIBE and PUBSUB NUMSUB.
- * - PING, which ioredis and health checks may send.
  *
- * AUTH and QUIT need no permission.
+ * AUTH and QUIT need no permission. Neither ioredis nor the gateway sends
+ * PING, so it is not granted.
  *
  * NOTE: ioredis also sends CLIENT SETINFO, which Redis 7.2 added. Redis 7.0
  * rejects `+client|setinfo` as an unknown command, so it is not granted, and
@@ -34,7 +34,6 @@ const SERVICES: readonly CacheService[] = ['gateway', 'rules'];
 export const BRAND_REDIS_COMMANDS: readonly string[] = [
   'client|setname',
   'info',
-  'ping',
   'get',
   'set',
   'del',
@@ -50,19 +49,18 @@ export const BRAND_REDIS_COMMANDS: readonly string[] = [
 const GATEWAY_SOCKET_IO_NAMESPACES = ['/', PLAYER_NAMESPACE];
 
 /**
- * Channel patterns a service's user may use. Redis accepts a PSUBSCRIBE only
- * when its pattern equals one of the user's channel patterns character for
- * character (a narrower pattern under `prefix*` is rejected with NOPERM), so
- * the gateway also gets the pattern its socket.io adapter subscribes to for
- * each namespace: `<key>#<namespace>#*`, where the key is
- * `<prefix>socket.io` as the gateway's server.ts sets it. These patterns lie
- * inside the brand's prefix.
+ * Returns the channel patterns of a service's user. Redis accepts a
+ * PSUBSCRIBE only when its pattern equals one of the user's channel patterns,
+ * and rejects a narrower pattern under `prefix*` with NOPERM. So the gateway
+ * also gets the pattern that its socket.io adapter subscribes to in each
+ * namespace, `<key>#<namespace>#*`, with the key from `socketIoAdapterKey`
+ * that the gateway uses too. These patterns lie inside the brand's prefix.
  */
 export function channelPatterns(brand: string, service: CacheService): string[] {
   const prefix = brandRedisPrefix(brand);
   const patterns = [`${prefix}*`];
   if (service === 'gateway') {
-    for (const namespace of GATEWAY_SOCKET_IO_NAMESPACES) patterns.push(`${prefix}socket.io#${namespace}#*`);
+    for (const namespace of GATEWAY_SOCKET_IO_NAMESPACES) patterns.push(`${socketIoAdapterKey(brand)}#${namespace}#*`);
   }
   return patterns;
 }
@@ -115,7 +113,7 @@ export interface RedisProvisionerOptions {
  *
  * NOTE: the shared Redis has no ACL file, so ACL SETUSER changes live in
  * memory only and a Redis restart loses the brand users. `observe` then
- * reports them missing and `ensure` recreates them; the reconciler's periodic
+ * reports them missing and `ensure` recreates them. The reconciler's periodic
  * resync is what restores them, and until it runs the services fail to
  * authenticate.
  */
@@ -239,9 +237,9 @@ export class RedisProvisioner implements Provisioner<CacheDesired> {
 
   private async open(): Promise<Redis> {
     const { host, port, admin, tls } = this.target;
-    // With a failing retry strategy the client does not reconnect on its own;
-    // a failed command drops it and the next call opens a new one, so one
-    // reconcile pass fails fast and the reconciler decides when to retry.
+    // The retry strategy turns reconnects off. A failed command drops the
+    // client and the next call opens a new one, so a reconcile pass fails fast
+    // and the reconciler decides when to retry.
     const redis = new Redis({
       host,
       port,
@@ -256,15 +254,19 @@ export class RedisProvisioner implements Provisioner<CacheDesired> {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
-    // Failures reach the caller through the rejected connect or command; the
-    // listener only stops ioredis from reporting them as unhandled.
-    redis.on('error', () => undefined);
+    // Failures reach the caller through the rejected connect or command. A
+    // rejected AUTH is the exception: connect() then rejects with "Connection
+    // is closed", and only this listener sees the server's reply.
+    let lastError: unknown;
+    redis.on('error', (error: unknown) => {
+      lastError = error;
+    });
     try {
       await redis.connect();
       return redis;
     } catch (error) {
       redis.disconnect();
-      if (isReplyError(error)) throw replyFailure(`AUTH on ${this.address()}`, error);
+      if (isReplyError(lastError)) throw replyFailure(`AUTH on ${this.address()}`, lastError);
       throw unreachable(`connect to ${this.address()}`, error);
     }
   }
@@ -326,7 +328,7 @@ function sameSet(actual: string[], expected: string[]): boolean {
 /** Reply errors that Redis returns while it cannot serve yet, which pass on their own. */
 const TRANSIENT_REPLY_PREFIXES = ['LOADING', 'BUSY', 'TRYAGAIN', 'MASTERDOWN', 'CLUSTERDOWN'];
 
-/** Tells an error reply of the server from a connection failure; ioredis types its ReplyError class as `any`. */
+/** Tells an error reply of the server from a connection failure. ioredis types its ReplyError class as `any`, so the name is checked. */
 function isReplyError(error: unknown): error is Error {
   return error instanceof Error && error.name === 'ReplyError';
 }
@@ -343,12 +345,12 @@ function replyFailure(call: string, error: Error): InfrastructureError {
 }
 
 function unreachable(call: string, error: unknown): InfrastructureError {
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
   return new InfrastructureError(
     'OPERATOR_REDIS_UNREACHABLE',
     'cache',
     true,
-    `Redis ${call} failed: ${detail}; check that Redis is reachable`,
+    `Redis ${call} failed: ${detail}. Check that Redis is reachable`,
     { cause: error },
   );
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { KubeApiError, type KubeClient, type KubeObject, type WatchEvent } from './client.js';
 import { objectKey } from './resources.js';
+import { sleep } from '../util/sleep.js';
 
 /**
  * A list-and-watch cache of one resource type, in the manner of client-go's
@@ -13,6 +14,9 @@ import { objectKey } from './resources.js';
  *   and the cache is reconciled against it, so deletions missed while
  *   disconnected are still reported.
  */
+
+/** Shortest time between two watches of one informer when the server ends them early. */
+const MIN_WATCH_MS = 1000;
 
 export type InformerEvent = 'added' | 'modified' | 'deleted';
 
@@ -75,9 +79,12 @@ export class Informer<T extends KubeObject> {
           await this.relist();
           needsList = false;
         }
+        const openedAt = Date.now();
         await this.watchOnce(signal);
         this.failures = 0;
         this.options.onWatchRestart?.('expired');
+        // A server that ends watches at once would otherwise be asked again in a tight loop.
+        if (Date.now() - openedAt < MIN_WATCH_MS) await sleep(MIN_WATCH_MS, signal);
       } catch (error) {
         if (signal.aborted) break;
         if (isGone(error)) {
@@ -182,17 +189,4 @@ export class Informer<T extends KubeObject> {
 
 function isGone(error: unknown): boolean {
   return error instanceof KubeApiError && (error.status === 410 || error.reason === 'Expired' || error.reason === 'Gone');
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { KubeApiError, type KubeClient, type KubeObject } from './client.js';
 import { collectionPath } from './resources.js';
+import { sleep } from '../util/sleep.js';
 
 /**
  * Leader election on a coordination.k8s.io Lease, so that of several operator
@@ -38,6 +39,8 @@ export class LeaderElector {
   private leading = false;
   private lastObserved: { resourceVersion: string; at: number } | undefined;
   private lastRenewedAt = 0;
+  /** The lease as this replica last wrote it; a renewal updates it without reading first. */
+  private written: Lease | undefined;
 
   constructor(
     private readonly client: KubeClient,
@@ -88,9 +91,10 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<boolean> {
     const ref = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: this.options.namespace, name: this.options.leaseName };
     const now = new Date();
+    if (this.leading && this.written !== undefined && (await this.renewWritten(ref, now))) return true;
     const lease = await this.client.get<Lease>(ref);
     if (lease === undefined) {
-      await this.client.create(collectionPath('Lease', this.options.namespace), {
+      this.written = await this.client.create(collectionPath('Lease', this.options.namespace), {
         ...ref,
         metadata: { name: this.options.leaseName, namespace: this.options.namespace },
         spec: this.ownSpec(now, now, 0),
@@ -110,11 +114,32 @@ export class LeaderElector {
     const transitions = (spec.leaseTransitions ?? 0) + (heldByMe ? 0 : 1);
     try {
       const updated = await this.client.replace<Lease>({ ...ref, metadata: lease.metadata, spec: this.ownSpec(acquireTime, now, transitions) });
+      this.written = updated;
       this.lastObserved = { resourceVersion: updated.metadata.resourceVersion ?? '', at: Date.now() };
       this.lastRenewedAt = Date.now();
       if (!heldByMe) this.logger.info({ lease: this.options.leaseName, previousHolder: holder }, 'took over an expired lease');
       return true;
     } catch (error) {
+      if (error instanceof KubeApiError && error.status === 409) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Renews from the lease this replica wrote last, one request instead of a
+   * read and a write. A 409 means someone else wrote it since, and the caller
+   * falls back to reading it.
+   */
+  private async renewWritten(ref: { apiVersion: string; kind: string; namespace: string; name: string }, now: Date): Promise<boolean> {
+    const written = this.written as Lease;
+    const acquireTime = written.spec?.acquireTime === undefined ? now : new Date(written.spec.acquireTime);
+    try {
+      this.written = await this.client.replace<Lease>({ ...ref, metadata: written.metadata, spec: this.ownSpec(acquireTime, now, written.spec?.leaseTransitions ?? 0) });
+      this.lastObserved = { resourceVersion: this.written.metadata.resourceVersion ?? '', at: Date.now() };
+      this.lastRenewedAt = Date.now();
+      return true;
+    } catch (error) {
+      this.written = undefined;
       if (error instanceof KubeApiError && error.status === 409) return false;
       throw error;
     }
@@ -153,17 +178,4 @@ export class LeaderElector {
 /** Lease times are MicroTime: RFC 3339 with six fractional digits. */
 function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

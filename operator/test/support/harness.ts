@@ -33,6 +33,8 @@ export interface Harness {
   api<T = unknown>(method: string, apiPath: string, body?: unknown, contentType?: string): Promise<T>;
   tenant(name: string): Promise<Tenant | undefined>;
   waitForCondition(name: string, type: string, status: Condition['status'], timeoutMs?: number, reason?: string): Promise<Tenant>;
+  /** Deletes the Tenants with deletion policy Delete, so their shared infrastructure goes too, and waits until they are gone. */
+  deleteTenants(names: string[]): Promise<void>;
   /**
    * Stands in for the missing kube-controller-manager: marks every
    * Deployment of the namespace as fully rolled out and available by writing
@@ -170,6 +172,16 @@ export async function startHarness(options: TestEnvironmentOptions = {}): Promis
         } catch (error) {
           throw new Error(`${(error as Error).message}; last ${type}: ${JSON.stringify(last)}`, { cause: error });
         }
+      },
+      async deleteTenants(names) {
+        const path = (name: string): string => `/apis/platform.croupier.dev/v1alpha1/tenants/${name}`;
+        for (const name of names) {
+          await api('PATCH', path(name), { spec: { deletionPolicy: 'Delete' } }, 'application/merge-patch+json').catch(() => undefined);
+          await api('DELETE', path(name)).catch(() => undefined);
+        }
+        const gone = (name: string): Promise<unknown> =>
+          waitFor(async () => (await harness.tenant(name)) === undefined, `${name} to be gone`, 30_000).catch(() => undefined);
+        await Promise.all(names.map(gone));
       },
       async markDeploymentsAvailable(namespace) {
         const list = await api<{ items: Array<{ metadata: { name: string; generation: number }; spec: { replicas?: number } }> }>(

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { BusConnection, BusConsumer, brandRedisPrefix } from '@croupier/shared';
+import { BusConnection, BusConsumer, brandRedisPrefix, socketIoAdapterKey } from '@croupier/shared';
 import { PLAYER_NAMESPACE, type HandshakeErrorCode } from '@croupier/shared/contracts';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
@@ -85,7 +85,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     serveClient: false,
     maxHttpBufferSize: CLIENT_MESSAGE_BYTES_MAX,
     adapter: createAdapter(withLoggedPublishFailures(redis.adapterPub, logger), redis.adapterSub, {
-      key: `${brandRedisPrefix(config.brand)}socket.io`,
+      key: socketIoAdapterKey(config.brand),
     }),
   });
   const namespace: PlayerNamespace = io.of(PLAYER_NAMESPACE);
