@@ -17,6 +17,10 @@ help: ## Show the targets and what each does.
 demo: ## Run the two-brand demo end to end (installs and starts what it needs).
 	bash scripts/demo.sh
 
+.PHONY: operator-sandbox
+operator-sandbox: ## Run the operator on a local API server and onboard a sample Tenant (KEEP=1 to keep it running).
+	bash scripts/operator-sandbox.sh $(if $(KEEP),--keep,)
+
 .PHONY: bench
 bench: bench-balance bench-operator ## Run every benchmark and rewrite docs/benchmarks.md.
 

@@ -21,7 +21,7 @@ import type { Tenant } from '../src/api/tenant.js';
 import { KubeClient, type KubeObject } from '../src/kube/client.js';
 import { Informer } from '../src/kube/informer.js';
 import { collectionPath } from '../src/kube/resources.js';
-import { MANAGED_BY } from '../src/reconcile/desired.js';
+import { startDeploymentStandIn } from '../test/support/deployment-stand-in.js';
 import { OPERATOR_NAMESPACE, startHarness, tenantManifest, type Harness } from '../test/support/harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -84,17 +84,7 @@ function sumMatching(values: Map<string, number>, predicate: (series: string) =>
 
 function startOperatorProcess(harness: Harness, stateDir: string, httpPort: number): ChildProcess {
   const kubeconfig = path.join(stateDir, 'kubeconfig.json');
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'testenv', cluster: { server: harness.environment.apiServerUrl, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'admin', user: { token: harness.environment.adminToken } }],
-      contexts: [{ name: 'testenv', context: { cluster: 'testenv', user: 'admin' } }],
-      'current-context': 'testenv',
-    }),
-  );
+  harness.writeKubeconfig(kubeconfig);
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', path.join(ROOT, 'operator/src/main.ts')], {
     env: {
       ...process.env,
@@ -113,29 +103,6 @@ function startOperatorProcess(harness: Harness, stateDir: string, httpPort: numb
   return child;
 }
 
-/** Marks every Deployment the operator writes as rolled out, standing in for the Deployment controller. */
-function startDeploymentStandIn(client: KubeClient, signal: AbortSignal): void {
-  const logger = createLogger({ service: 'operator-bench', level: 'warn' });
-  const deployments = new Informer<KubeObject>(
-    client,
-    { name: 'deployments', collectionPath: collectionPath('Deployment'), labelSelector: `app.kubernetes.io/managed-by=${MANAGED_BY}` },
-    logger,
-  );
-  deployments.onEvent((event, object) => {
-    if (event === 'deleted') return;
-    const status = (object.status ?? {}) as { observedGeneration?: number };
-    if (status.observedGeneration === object.metadata.generation) return;
-    void client
-      .mergePatch(
-        { apiVersion: 'apps/v1', kind: 'Deployment', namespace: object.metadata.namespace, name: object.metadata.name },
-        { status: { observedGeneration: object.metadata.generation, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 } },
-        'status',
-      )
-      .catch(() => undefined);
-  });
-  void deployments.run(signal);
-}
-
 async function main(): Promise<void> {
   const harness = await startHarness();
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'croupier-operator-bench-'));
@@ -146,7 +113,7 @@ async function main(): Promise<void> {
   const operator = startOperatorProcess(harness, stateDir, httpPort);
   const created: string[] = [];
   try {
-    startDeploymentStandIn(client, stop.signal);
+    startDeploymentStandIn(client, stop.signal, createLogger({ service: 'operator-bench', level: 'warn' }));
     await waitFor(async () => (await fetch(`${operatorUrl}/readyz`).catch(() => undefined))?.status === 200, 'the operator to be ready', 60_000);
 
     // Ready times come from a watch on Tenants, not from polling.

@@ -128,7 +128,7 @@ export class Operator {
     return this.options.config.OPERATOR_IDENTITY;
   }
 
-  /** Informers whose first list has completed, out of all of them. */
+  /** True once every informer has completed its first list. */
   get synced(): boolean {
     return this.informers.every((informer) => informer.hasSynced);
   }
@@ -167,9 +167,9 @@ export class Operator {
   }
 
   /**
-   * Graceful stop: no new work, in-flight reconciles finish (up to the
-   * shutdown timeout), the lease is released so a follower takes over at
-   * once, watches close and connections to the infrastructure are released.
+   * Stops gracefully: no new work is taken, reconciles in flight finish (up
+   * to the shutdown timeout), the lease is released so a follower takes over
+   * at once, then watches and infrastructure connections close.
    */
   async stop(): Promise<void> {
     if (this.stopping.signal.aborted) return;

@@ -42,17 +42,7 @@ describe('operator process', { timeout: 120_000 }, () => {
     harness = await startHarness();
     stateDir = mkdtempSync(path.join(os.tmpdir(), 'croupier-operator-process-'));
     kubeconfig = path.join(stateDir, 'kubeconfig.json');
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'testenv', cluster: { server: harness.environment.apiServerUrl, 'insecure-skip-tls-verify': true } }],
-        users: [{ name: 'admin', user: { token: harness.environment.adminToken } }],
-        contexts: [{ name: 'testenv', context: { cluster: 'testenv', user: 'admin' } }],
-        'current-context': 'testenv',
-      }),
-    );
+    harness.writeKubeconfig(kubeconfig);
   });
 
   after(async () => {

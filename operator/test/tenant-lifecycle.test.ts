@@ -184,7 +184,7 @@ describe('Tenant lifecycle', { timeout: 300_000 }, () => {
     assert.deepEqual([autoscaler.spec.minReplicas, autoscaler.spec.maxReplicas], [3, 6]);
   });
 
-  it('repairs drift: a deleted Secret, an edited Deployment and a deleted vhost come back', async () => {
+  it('repairs drift inside and outside Kubernetes', async () => {
     const brand = await createBrand();
     const namespace = `brand-${brand}`;
     await harness.waitForCondition(brand, 'MessagingReady', 'True');
@@ -298,7 +298,7 @@ describe('Tenant lifecycle', { timeout: 300_000 }, () => {
     await harness.api('POST', TENANTS, tenantManifest(retained, { deletionPolicy: 'Delete' })).catch(() => undefined);
   });
 
-  it('keeps a Tenant whose cleanup cannot reach the infrastructure, until skip-cleanup lets it go', async () => {
+  it('holds deletion until cleanup succeeds or is skipped', async () => {
     const brand = uniqueBrand('op');
     await harness.api('POST', TENANTS, tenantManifest(brand, { deletionPolicy: 'Delete', infrastructure: { database: 'unreachable' } }));
     const failing = await harness.waitForCondition(brand, 'DatabaseReady', 'False');

@@ -66,7 +66,7 @@ const readyColumn = (type: string, name: string, field: 'status' | 'reason'): Re
   jsonPath: `.status.conditions[?(@.type=="${type}")].${field}`,
 });
 
-/** The complete CustomResourceDefinition object for Tenant. */
+/** Builds the complete CustomResourceDefinition object for Tenant. */
 export function buildTenantCrd(): Record<string, unknown> {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',

@@ -154,7 +154,7 @@ export const TenantStatusSchema = Type.Object({
       'x-kubernetes-list-map-keys': ['type'],
     }),
   ),
-  namespace: Type.Optional(Type.String({ description: 'Namespace that holds the brand workloads.' })),
+  namespace: Type.Optional(Type.String({ description: 'Namespace of the brand workloads.' })),
   gatewayEndpoint: Type.Optional(Type.String({ description: 'URL players connect to.' })),
 });
 

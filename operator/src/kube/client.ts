@@ -242,7 +242,7 @@ function refOf(object: KubeObject & { apiVersion: string; kind: string }): Objec
   return { apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name };
 }
 
-/** The resource part of an API path, such as `deployments` or `tenants`, for metric labels. */
+/** Returns the resource part of an API path, such as `deployments` or `tenants`, for metric labels. */
 function resourceOfPath(apiPath: string): string {
   const segments = apiPath.split('?')[0]!.split('/').filter((segment) => segment !== '');
   const start = segments[0] === 'api' ? 2 : 3;

@@ -1,8 +1,8 @@
 /**
  * A work queue keyed by object name, with the semantics operators rely on:
  * - a key waiting in the queue is held once, however often it is added;
- * - a key being processed is never handed to a second worker; if it is
- *   added meanwhile it is queued again when the first worker is done;
+ * - a key being processed is never handed to a second worker. If it is
+ *   added meanwhile, it is queued again when the first worker is done;
  * - failures are retried with per-key exponential backoff, and all retries
  *   together pass through a token bucket so an outage cannot turn into a
  *   storm of requests.

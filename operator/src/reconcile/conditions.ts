@@ -24,9 +24,9 @@ export interface ConditionInput {
   message: string;
 }
 
-export function mergeConditions(existing: Condition[] | undefined, wanted: ConditionInput[], generation: number, now: Date): Condition[] {
+export function mergeConditions(existing: Condition[] | undefined, inputs: ConditionInput[], generation: number, now: Date): Condition[] {
   const byType = new Map((existing ?? []).map((condition) => [condition.type, condition]));
-  return wanted.map((input) => {
+  return inputs.map((input) => {
     const previous = byType.get(input.type);
     const lastTransitionTime =
       previous !== undefined && previous.status === input.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');

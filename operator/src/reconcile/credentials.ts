@@ -13,7 +13,7 @@ import { encodeSecretData, labelsFor, ownerReference, type DesiredObject } from 
  */
 
 export const CREDENTIALS_SECRET = 'credentials';
-/** Records which rotate-credentials request the current values answer. */
+/** Value of the rotate-credentials annotation that the current values were generated for. */
 export const ROTATION_ANNOTATION = `${GROUP}/rotation`;
 
 export const CREDENTIAL_KEYS = [
@@ -35,7 +35,7 @@ export type BrandCredentials = Record<CredentialKey, string>;
 
 export interface CredentialsPlan {
   values: BrandCredentials;
-  /** The Secret to apply, or undefined when the live one already holds these values. */
+  /** The Secret to apply, or undefined when the live one already contains these values. */
   secret: DesiredObject | undefined;
   /** Keys that got a new value in this reconcile. */
   generated: CredentialKey[];

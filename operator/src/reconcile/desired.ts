@@ -26,7 +26,7 @@ export interface DesiredInput {
   tenant: Tenant;
   namespace: string;
   images: Record<ServiceName, string>;
-  /** Environment of each service; it holds secrets, so it goes into a Secret. */
+  /** Environment of each service. It contains passwords, so it goes into a Secret. */
   env: Record<ServiceName, Record<string, string>>;
   rulesText: string;
   /** Ports of the shared RabbitMQ, Redis and PostgreSQL, for the egress policy. */
@@ -173,7 +173,7 @@ function networkPolicies(input: DesiredInput): DesiredObject[] {
 }
 
 /**
- * Every namespaced object of the brand, in two waves applied in order:
+ * Builds every namespaced object of the brand, in two waves applied in order:
  * configuration first, then the workloads that use it.
  */
 export function desiredObjects(input: DesiredInput): DesiredObject[][] {

@@ -75,7 +75,8 @@ export class Reconciler {
       await this.writeStatus(tenant, namespace, [
         { type: CONDITION_TYPES.ready, status: 'False', reason: 'UnknownInfrastructureProfile', message: profiles },
       ]);
-      // Retrying cannot help until the operator configuration changes, which restarts the operator.
+      // Retrying cannot help: profiles are read at start, so the next attempt
+      // comes when the operator restarts with new profiles or the Tenant changes.
       return;
     }
 
@@ -144,10 +145,9 @@ export class Reconciler {
   }
 
   /**
-   * A merge patch guarded by resourceVersion rather than an apply: an apply
-   * to a Tenant that was deleted meanwhile would try to create it again.
-   * A conflict or a missing Tenant ends in an error or nothing, and the next
-   * watch event brings the current state.
+   * Sets the finalizers with a merge patch guarded by resourceVersion. An
+   * apply would try to create a Tenant that was deleted meanwhile. A conflict
+   * raises an error and is retried; a missing Tenant needs nothing.
    */
   private async patchFinalizers(tenant: Tenant, finalizers: string[]): Promise<void> {
     try {
@@ -241,9 +241,9 @@ export class Reconciler {
     return `http://${WORKLOAD_NAMES.gateway}.${namespace}.svc:${HTTP_PORT}`;
   }
 
-  private async writeStatus(tenant: Tenant, namespace: string, wanted: ConditionInput[]): Promise<void> {
+  private async writeStatus(tenant: Tenant, namespace: string, inputs: ConditionInput[]): Promise<void> {
     const generation = tenant.metadata.generation ?? 0;
-    const conditions = mergeConditions(tenant.status?.conditions, wanted, generation, new Date());
+    const conditions = mergeConditions(tenant.status?.conditions, inputs, generation, new Date());
     const status = { observedGeneration: generation, conditions, namespace, gatewayEndpoint: this.gatewayEndpoint(tenant, namespace) };
     if (statusEqual(tenant.status, status)) return;
     await this.deps.client.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: tenant.metadata.name }, status }, 'status');
@@ -260,7 +260,7 @@ export class Reconciler {
 
   private async reportPaused(tenant: Tenant): Promise<void> {
     const namespace = brandNamespace(tenant.spec.brand);
-    const kept = (tenant.status?.conditions ?? []).filter((condition) => condition.type !== CONDITION_TYPES.paused && condition.type !== CONDITION_TYPES.ready);
+    const others = (tenant.status?.conditions ?? []).filter((condition) => condition.type !== CONDITION_TYPES.paused && condition.type !== CONDITION_TYPES.ready);
     const paused: ConditionInput = {
       type: CONDITION_TYPES.paused,
       status: 'True',
@@ -268,7 +268,7 @@ export class Reconciler {
       message: 'Reconciling is paused by spec.paused or the paused annotation; drift is not repaired.',
     };
     const ready: ConditionInput = { type: CONDITION_TYPES.ready, status: 'Unknown', reason: 'Paused', message: paused.message };
-    await this.writeStatus(tenant, namespace, [ready, ...kept, paused]);
+    await this.writeStatus(tenant, namespace, [ready, ...others, paused]);
   }
 
   private async finalize(tenant: Tenant): Promise<void> {

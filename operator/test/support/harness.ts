@@ -28,6 +28,8 @@ export interface Harness {
   environment: TestEnvironment;
   kubeConfig: KubeConfig;
   profilesFile: string;
+  /** Writes a kubeconfig file for the admin user, for an operator run as its own process. */
+  writeKubeconfig(file: string): void;
   /** Starts an operator replica; call `stop()` on it (the harness also does at the end). */
   startOperator(overrides?: Partial<OperatorConfig>): Promise<Operator>;
   api<T = unknown>(method: string, apiPath: string, body?: unknown, contentType?: string): Promise<T>;
@@ -71,7 +73,7 @@ export async function startHarness(options: TestEnvironmentOptions = {}): Promis
       const conditions = (body as { status?: { conditions?: Array<{ type: string; status: string }> } }).status?.conditions ?? [];
       return conditions.some((condition) => condition.type === 'Established' && condition.status === 'True');
     }, 'the Tenant CRD to be established', 30_000);
-    // The CRD is established before discovery serves it everywhere; wait until the collection answers.
+    // The CRD is established before every API path serves it, so wait until the collection returns 200.
     await waitFor(async () => (await environment.request('GET', '/apis/platform.croupier.dev/v1alpha1/tenants')).status === 200, 'tenants to be served', 30_000);
 
     await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NAMESPACE } });
@@ -132,6 +134,17 @@ export async function startHarness(options: TestEnvironmentOptions = {}): Promis
       kubeConfig,
       profilesFile,
       api,
+      writeKubeconfig(file) {
+        const config = {
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'testenv', cluster: { server: environment.apiServerUrl, 'insecure-skip-tls-verify': true } }],
+          users: [{ name: 'admin', user: { token: environment.adminToken } }],
+          contexts: [{ name: 'testenv', context: { cluster: 'testenv', user: 'admin' } }],
+          'current-context': 'testenv',
+        };
+        writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+      },
       async startOperator(overrides = {}) {
         replica += 1;
         const defaults = Value.Default(OperatorEnvSchema, {}) as OperatorConfig;

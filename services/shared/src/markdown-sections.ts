@@ -10,7 +10,7 @@ function wrap(name: string, body: string): string {
   return `<!-- section:${name} -->\n${body.trimEnd()}\n<!-- /section:${name} -->\n`;
 }
 
-/** The marked sections of a document, in order. */
+/** Returns the marked sections of a document, in order. */
 export function markedSections(markdown: string): string[] {
   return [...markdown.matchAll(SECTION)].map((match) => match[0].endsWith('\n') ? match[0] : `${match[0]}\n`);
 }
