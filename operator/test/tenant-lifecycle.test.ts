@@ -294,8 +294,14 @@ describe('Tenant lifecycle', { timeout: 300_000 }, () => {
       assert.ok(namespace === undefined || namespace.metadata.deletionTimestamp !== undefined, `brand-${brand} is being deleted`);
     }
 
-    // Clean up what Retain left: recreate with Delete and delete again.
-    await harness.api('POST', TENANTS, tenantManifest(retained, { deletionPolicy: 'Delete' })).catch(() => undefined);
+    // A new Tenant for the retained brand cannot write into the namespace that
+    // is still terminating, and says so. Without a namespace controller the old
+    // objects stay, so the test removes one as that controller would.
+    // The after hook deletes the Tenant with its data.
+    await harness.api('POST', TENANTS, tenantManifest(retained, { deletionPolicy: 'Delete' }));
+    await harness.api('DELETE', `/api/v1/namespaces/brand-${retained}/secrets/wallet-env`);
+    const blocked = await harness.waitForCondition(retained, 'Ready', 'False', 20_000, 'ApplyFailed');
+    assert.match(blocked.status?.conditions?.find((condition) => condition.type === 'Ready')?.message ?? '', /terminat/);
   });
 
   it('holds deletion until cleanup succeeds or is skipped', async () => {

@@ -80,8 +80,17 @@ export class Reconciler {
       return;
     }
 
-    await this.applyAll([namespaceObject({ tenant, namespace })]);
-    const credentials = await this.ensureCredentials(tenant, namespace);
+    let credentials: BrandCredentials;
+    try {
+      await this.applyAll([namespaceObject({ tenant, namespace })]);
+      credentials = await this.ensureCredentials(tenant, namespace);
+    } catch (error) {
+      // Without the namespace and credentials nothing else can proceed; say why on the Tenant.
+      if (error instanceof KubeApiError) {
+        await this.writeStatus(tenant, namespace, [{ type: CONDITION_TYPES.ready, status: 'False', reason: 'ApplyFailed', message: error.message }]);
+      }
+      throw error;
+    }
 
     const failures: string[] = [];
     const partConditions = await Promise.all(
@@ -96,9 +105,15 @@ export class Reconciler {
       for (const wave of waves) await this.applyAll(wave);
       workloads = this.workloadsCondition(namespace);
     } catch (error) {
-      if (!(error instanceof RulesUnavailableError)) throw error;
+      if (error instanceof RulesUnavailableError) {
+        workloads = { type: CONDITION_TYPES.workloads, status: 'False', reason: 'RulesUnavailable', message: error.message };
+      } else if (error instanceof KubeApiError) {
+        // For example a namespace still terminating after an earlier Tenant of the same brand.
+        workloads = { type: CONDITION_TYPES.workloads, status: 'False', reason: 'ApplyFailed', message: error.message };
+      } else {
+        throw error;
+      }
       failures.push(error.message);
-      workloads = { type: CONDITION_TYPES.workloads, status: 'False', reason: 'RulesUnavailable', message: error.message };
     }
 
     const conditions = [...partConditions, workloads];
