@@ -30,11 +30,18 @@ const keep = process.argv.includes('--keep');
 const log = (message: string): void => console.log(`[sandbox] ${message}`);
 
 async function main(): Promise<void> {
+  // From here on Ctrl-C does not kill the script: it deletes the Tenant first.
+  let interrupt = (): void => undefined;
+  const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
+  process.on('SIGINT', () => {
+    log('interrupted: deleting the Tenant and stopping');
+    interrupt();
+  });
   log('starting kube-apiserver and etcd (the first run builds them, which takes several minutes)');
-  const harness = await startHarness();
+  const harness = await startHarness({ detached: true });
   const stateDir = path.join(ROOT, '.operator-sandbox');
   mkdirSync(stateDir, { recursive: true });
-  const kubeconfig = path.join(stateDir, 'kubeconfig');
+  const kubeconfig = path.join(stateDir, 'kubeconfig.json');
   harness.writeKubeconfig(kubeconfig);
   const port = await findFreePort();
   const operator = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', path.join(ROOT, 'operator/src/main.ts')], {
@@ -49,6 +56,8 @@ async function main(): Promise<void> {
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
+    // Its own process group: Ctrl-C reaches only this script, which deletes the Tenant before stopping the operator.
+    detached: true,
   });
   const stop = new AbortController();
   const client = new KubeClient(harness.kubeConfig);
@@ -92,7 +101,7 @@ async function main(): Promise<void> {
       log(`kubeconfig: ${kubeconfig} (self-signed API server: use insecure TLS)`);
       log(`for example: curl -sk -H "Authorization: Bearer $(node -p "require('${kubeconfig}').users[0].user.token")" ${harness.environment.apiServerUrl}${TENANTS}/${name}`);
       log('press Ctrl-C to delete the Tenant and stop');
-      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await interrupted;
     }
 
     await harness.api('DELETE', `${TENANTS}/${name}`);

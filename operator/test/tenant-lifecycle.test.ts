@@ -266,12 +266,20 @@ describe('Tenant lifecycle', { timeout: 300_000 }, () => {
     const rules = await harness.api<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/configmaps/rules`);
     assert.equal(rules.data['rules.yaml'], 'a: 1\n', 'paused: the change is not applied');
     assert.equal((await harness.environment.request('GET', `/api/v1/namespaces/${namespace}/services/wallet`)).status, 404, 'paused: drift stays');
+    const paused = await harness.tenant(brand);
+    assert.ok((paused?.status?.observedGeneration ?? 0) < (paused?.metadata.generation ?? 0), 'the status still describes the generation before the pause');
+    const database = paused?.status?.conditions?.find((condition) => condition.type === 'DatabaseReady');
+    assert.ok((database?.observedGeneration ?? 0) < (paused?.metadata.generation ?? 0), 'part conditions keep their generation');
 
     await harness.api('PATCH', `${TENANTS}/${brand}`, { spec: { paused: false } }, 'application/merge-patch+json');
     await waitFor(async () => (await harness.environment.request('GET', `/api/v1/namespaces/${namespace}/services/wallet`)).status === 200, 'the Service to come back');
     await waitFor(async () => (await harness.api<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/configmaps/rules`)).data['rules.yaml'] === 'a: 2\n', 'the rules change');
-    const resumed = await harness.tenant(brand);
-    assert.equal(resumed?.status?.conditions?.some((condition) => condition.type === 'Paused'), false);
+    // The status is written at the end of the reconcile that applied the change.
+    const resumed = await waitFor(async () => {
+      const tenant = await harness.tenant(brand);
+      return tenant?.status?.observedGeneration === tenant?.metadata.generation ? tenant : undefined;
+    }, 'the resumed status');
+    assert.equal(resumed.status?.conditions?.some((condition) => condition.type === 'Paused'), false);
   });
 
   it('Retain keeps the database and vhost; Delete removes them', async () => {
@@ -318,6 +326,16 @@ describe('Tenant lifecycle', { timeout: 300_000 }, () => {
     await waitFor(async () => (await harness.tenant(brand)) === undefined, 'the Tenant to be released', 20_000);
     // The reachable parts were provisioned and are left behind on purpose; remove them here.
     await managementDelete(`/api/vhosts/${encodeURIComponent(vhostName(brand))}`);
+  });
+
+  it('deletes a Tenant with an unknown profile at once', async () => {
+    const brand = uniqueBrand('op');
+    await harness.api('POST', TENANTS, tenantManifest(brand, { deletionPolicy: 'Delete', infrastructure: { messaging: 'nope' } }));
+    const unknown = await harness.waitForCondition(brand, 'Ready', 'False', 20_000, 'UnknownInfrastructureProfile');
+    assert.match(unknown.status?.conditions?.[0]?.message ?? '', /no messaging profile "nope"/);
+    assert.equal(unknown.metadata.finalizers?.includes('platform.croupier.dev/cleanup') ?? false, false, 'nothing provisioned, so no finalizer');
+    await harness.api('DELETE', `${TENANTS}/${brand}`);
+    await waitFor(async () => (await harness.tenant(brand)) === undefined, 'the Tenant to be deleted', 5000);
   });
 
   it('rejects an invalid Tenant with a message naming the field', async () => {

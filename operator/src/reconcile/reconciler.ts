@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import { ANNOTATIONS, API_VERSION, FINALIZER, KIND, type ServiceName, type Tenant } from '../api/tenant.js';
+import { ANNOTATIONS, API_VERSION, FINALIZER, KIND, type ServiceName, type Tenant, type TenantStatus } from '../api/tenant.js';
 import type { OperatorConfig } from '../config.js';
 import { InfrastructureError } from '../infra/errors.js';
-import { brandNamespace, databaseRole, rabbitMqUser, redisUser } from '../infra/names.js';
+import { brandRedisPrefix } from '@croupier/shared';
+import { brandNamespace, databaseName, databaseRole, rabbitMqUser, redisUser, vhostName } from '../infra/names.js';
 import type { InfrastructureRegistry, Part } from '../infra/registry.js';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/client.js';
 import type { Informer } from '../kube/informer.js';
@@ -67,11 +68,11 @@ export class Reconciler {
     if (tenant === undefined) return;
     if (tenant.metadata.deletionTimestamp !== undefined) return this.finalize(tenant);
     if (isPaused(tenant)) return this.reportPaused(tenant);
-    await this.ensureFinalizer(tenant);
 
     const namespace = brandNamespace(tenant.spec.brand);
     const profiles = this.resolveProfiles(tenant);
     if (typeof profiles === 'string') {
+      // Nothing is provisioned yet, so no finalizer is added and the Tenant deletes at once.
       await this.writeStatus(tenant, namespace, [
         { type: CONDITION_TYPES.ready, status: 'False', reason: 'UnknownInfrastructureProfile', message: profiles },
       ]);
@@ -79,11 +80,13 @@ export class Reconciler {
       // comes when the operator restarts with new profiles or the Tenant changes.
       return;
     }
+    await this.ensureFinalizer(tenant);
 
     let credentials: BrandCredentials;
+    let regenerated: boolean;
     try {
       await this.applyAll([namespaceObject({ tenant, namespace })]);
-      credentials = await this.ensureCredentials(tenant, namespace);
+      ({ credentials, regenerated } = await this.ensureCredentials(tenant, namespace));
     } catch (error) {
       // Without the namespace and credentials nothing else can proceed; say why on the Tenant.
       if (error instanceof KubeApiError) {
@@ -94,7 +97,7 @@ export class Reconciler {
 
     const failures: string[] = [];
     const partConditions = await Promise.all(
-      (['messaging', 'cache', 'database'] as const).map((part) => this.provision(tenant, part, credentials, failures)),
+      (['messaging', 'cache', 'database'] as const).map((part) => this.provision(tenant, part, credentials, regenerated, failures)),
     );
 
     let rulesText: string;
@@ -176,7 +179,8 @@ export class Reconciler {
     }
   }
 
-  private async ensureCredentials(tenant: Tenant, namespace: string): Promise<BrandCredentials> {
+  /** Returns the brand's credentials and whether any of them got a new value in this reconcile. */
+  private async ensureCredentials(tenant: Tenant, namespace: string): Promise<{ credentials: BrandCredentials; regenerated: boolean }> {
     const live = this.deps.caches.Secret.get(namespace, CREDENTIALS_SECRET);
     const plan = planCredentials(tenant, namespace, live);
     if (plan.secret !== undefined) {
@@ -187,10 +191,15 @@ export class Reconciler {
         await this.deps.events.record(tenant, 'Warning', 'CredentialsRegenerated', `Missing credentials regenerated: ${plan.generated.join(', ')}.`);
       }
     }
-    return plan.values;
+    return { credentials: plan.values, regenerated: plan.generated.length > 0 };
   }
 
-  private async provision(tenant: Tenant, part: Part, credentials: BrandCredentials, failures: string[]): Promise<ConditionInput> {
+  /**
+   * Observes one part and repairs what differs. A repair is reported as a
+   * DriftRepaired Warning Event unless it only applies credentials that this
+   * reconcile generated, as a rotation does.
+   */
+  private async provision(tenant: Tenant, part: Part, credentials: BrandCredentials, regenerated: boolean, failures: string[]): Promise<ConditionInput> {
     const type = PART_CONDITIONS[part];
     const brand = tenant.spec.brand;
     const profileName = tenant.spec.infrastructure[part];
@@ -202,7 +211,7 @@ export class Reconciler {
         const changes = await provisioner.ensure(brand, desired as never);
         this.deps.logger.info({ tenant: tenant.metadata.name, part, changes }, 'infrastructure provisioned');
         const first = tenant.status?.conditions?.find((condition) => condition.type === type)?.status !== 'True';
-        if (!first) await this.deps.events.record(tenant, 'Warning', 'DriftRepaired', `${part}: ${changes.join('; ')}`);
+        if (!first && !regenerated) await this.deps.events.record(tenant, 'Warning', 'DriftRepaired', `${part}: ${changes.join('; ')}`);
       }
       return { type, status: 'True', reason: 'Provisioned', message: `Provisioned on profile "${profileName}".` };
     } catch (error) {
@@ -260,9 +269,14 @@ export class Reconciler {
     const generation = tenant.metadata.generation ?? 0;
     const conditions = mergeConditions(tenant.status?.conditions, inputs, generation, new Date());
     const status = { observedGeneration: generation, conditions, namespace, gatewayEndpoint: this.gatewayEndpoint(tenant, namespace) };
+    await this.putStatus(tenant, status);
+  }
+
+  /** Writes the status when it differs from the Tenant's current one, and records a Ready transition. */
+  private async putStatus(tenant: Tenant, status: TenantStatus): Promise<void> {
     if (statusEqual(tenant.status, status)) return;
     await this.deps.client.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: tenant.metadata.name }, status }, 'status');
-    await this.recordTransition(tenant, conditions.find((condition) => condition.type === CONDITION_TYPES.ready));
+    await this.recordTransition(tenant, status.conditions?.find((condition) => condition.type === CONDITION_TYPES.ready));
   }
 
   private async recordTransition(tenant: Tenant, ready: ConditionInput | undefined): Promise<void> {
@@ -273,17 +287,34 @@ export class Reconciler {
     else if (ready.status === 'False' && ready.reason !== 'RolloutInProgress') await this.deps.events.record(tenant, 'Warning', ready.reason, ready.message);
   }
 
+  /**
+   * Reports the pause. The other conditions and `status.observedGeneration`
+   * keep describing the last generation that was reconciled, because a paused
+   * Tenant's newer spec has not been acted on.
+   */
   private async reportPaused(tenant: Tenant): Promise<void> {
     const namespace = brandNamespace(tenant.spec.brand);
-    const others = (tenant.status?.conditions ?? []).filter((condition) => condition.type !== CONDITION_TYPES.paused && condition.type !== CONDITION_TYPES.ready);
-    const paused: ConditionInput = {
-      type: CONDITION_TYPES.paused,
-      status: 'True',
-      reason: 'Paused',
-      message: 'Reconciling is paused by spec.paused or the paused annotation; drift is not repaired.',
+    const generation = tenant.metadata.generation ?? 0;
+    const message = 'Reconciling is paused by spec.paused or the paused annotation; changes and drift wait until it is resumed.';
+    const pausedConditions = mergeConditions(
+      tenant.status?.conditions,
+      [
+        { type: CONDITION_TYPES.ready, status: 'Unknown', reason: 'Paused', message },
+        { type: CONDITION_TYPES.paused, status: 'True', reason: 'Paused', message },
+      ],
+      generation,
+      new Date(),
+    );
+    const others = (tenant.status?.conditions ?? []).filter(
+      (condition) => condition.type !== CONDITION_TYPES.paused && condition.type !== CONDITION_TYPES.ready,
+    );
+    const status = {
+      ...(tenant.status?.observedGeneration === undefined ? {} : { observedGeneration: tenant.status.observedGeneration }),
+      conditions: [pausedConditions[0]!, ...others, pausedConditions[1]!],
+      namespace,
+      gatewayEndpoint: this.gatewayEndpoint(tenant, namespace),
     };
-    const ready: ConditionInput = { type: CONDITION_TYPES.ready, status: 'Unknown', reason: 'Paused', message: paused.message };
-    await this.writeStatus(tenant, namespace, [ready, ...others, paused]);
+    await this.putStatus(tenant, status);
   }
 
   private async finalize(tenant: Tenant): Promise<void> {
@@ -294,11 +325,19 @@ export class Reconciler {
       const failures: string[] = [];
       for (const part of ['messaging', 'cache', 'database'] as const) {
         const profileName = tenant.spec.infrastructure[part];
+        if (this.deps.infrastructure.profile(part, profileName) === undefined) {
+          // NOTE: a profile removed from the configuration after the brand was
+          // provisioned on it leaves that data behind; the Event says so.
+          await this.deps.events.record(tenant, 'Warning', 'CleanupSkipped', `${part}: no profile "${profileName}" in the operator configuration, so nothing there was cleaned up.`);
+          continue;
+        }
         try {
           const provisioner = await this.deps.infrastructure.get(part, profileName);
           await provisioner.remove(tenant.spec.brand);
         } catch (error) {
           failures.push(`${part} on profile "${profileName}": ${(error as Error).message}`);
+          this.deps.metrics.reconcileErrors.inc({ part });
+          this.deps.logger.warn({ tenant: tenant.metadata.name, part, err: error }, 'cleanup failed');
           this.deps.infrastructure.discard(part, profileName);
         }
       }
@@ -313,7 +352,7 @@ export class Reconciler {
         tenant,
         'Warning',
         'CleanupSkipped',
-        `Deleted without cleanup: database and roles ${databaseRole(tenant.spec.brand, 'wallet')}, vhost users such as ${rabbitMqUser(tenant.spec.brand, 'wallet')}, Redis users such as ${redisUser(tenant.spec.brand, 'gateway')} are left behind.`,
+        `Deleted without cleanup. Left behind: database ${databaseName(tenant.spec.brand)} and its roles, vhost ${vhostName(tenant.spec.brand)} and its users, Redis users such as ${redisUser(tenant.spec.brand, 'gateway')} and keys under ${brandRedisPrefix(tenant.spec.brand)}.`,
       );
     }
     // The namespace carries an owner reference and the garbage collector would remove it too;

@@ -42,6 +42,12 @@ export interface TestEnvironmentOptions {
    * etcd, so etcd compaction decides which resourceVersions are too old.
    */
   watchCache?: boolean;
+  /**
+   * Starts etcd and the API server in process groups of their own, so that a
+   * Ctrl-C in the terminal reaches only the caller, which then stops them in
+   * order. Tests leave this off so that the servers die with the test runner.
+   */
+  detached?: boolean;
 }
 
 /**
@@ -70,10 +76,10 @@ export async function startTestEnvironment(options: TestEnvironmentOptions = {})
       `--data-dir=${path.join(stateDir, 'etcd')}`,
       `--listen-client-url=http://127.0.0.1:${etcdClientPort}`,
       `--listen-peer-url=http://127.0.0.1:${etcdPeerPort}`,
-    ], path.join(stateDir, 'etcd.log')));
+    ], path.join(stateDir, 'etcd.log'), options.detached));
     const apiServerArgs = [...apiServerArguments(stateDir, etcdClientPort, apiServerPort), ...(options.watchCache === false ? ['--watch-cache=false'] : [])];
     const startApiServer = (): ChildProcess =>
-      startLogged(path.join(binDir, 'kube-apiserver'), apiServerArgs, path.join(stateDir, 'apiserver.log'));
+      startLogged(path.join(binDir, 'kube-apiserver'), apiServerArgs, path.join(stateDir, 'apiserver.log'), options.detached);
     processes.push(startApiServer());
 
     const environment = createEnvironment(`https://127.0.0.1:${apiServerPort}`, adminToken, stop);
@@ -187,10 +193,11 @@ async function waitUntilReady(environment: TestEnvironment, processes: ChildProc
   throw new Error(`kube-apiserver was not ready within ${timeoutMs} ms (${lastProblem})`);
 }
 
-function startLogged(binary: string, args: string[], logFile: string): ChildProcess {
+function startLogged(binary: string, args: string[], logFile: string, detached = false): ChildProcess {
   const child = spawn('bash', ['-c', 'exec "$0" "$@" >>"$LOG_FILE" 2>&1', binary, ...args], {
     env: { ...process.env, LOG_FILE: logFile },
     stdio: 'ignore',
+    detached,
   });
   return child;
 }
