@@ -99,6 +99,94 @@ export const KycStatusChangedData = Type.Object({
   status: KycStatus,
 });
 
+export const LimitType = Type.Union([Type.Literal('deposit'), Type.Literal('loss')]);
+export type LimitType = Static<typeof LimitType>;
+export const LimitPeriod = Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')]);
+export type LimitPeriod = Static<typeof LimitPeriod>;
+
+/**
+ * A player-set responsible-gaming limit changed. A decrease applies at once;
+ * an increase or removal is pending until `effectiveAt`, after the cooling-off
+ * period, and a second event with `pending: false` follows when it applies.
+ */
+export const PlayerLimitChangedData = Type.Object({
+  limitType: LimitType,
+  period: LimitPeriod,
+  currency: Currency,
+  previousAmountMinor: Type.Union([AmountMinor, Type.Null()], { description: 'Null when there was no limit' }),
+  amountMinor: Type.Union([AmountMinor, Type.Null()], { description: 'Null when the limit is removed' }),
+  effectiveAt: Type.String({ format: 'date-time' }),
+  pending: Type.Boolean(),
+  changedBy: IdString,
+});
+
+export const ExclusionKind = Type.Union([Type.Literal('timeout'), Type.Literal('self_exclusion')]);
+export type ExclusionKind = Static<typeof ExclusionKind>;
+
+/** A time-out or self-exclusion started; bets are refused from `startedAt` until `until` (null: indefinite). */
+export const PlayerExclusionStartedData = Type.Object({
+  kind: ExclusionKind,
+  startedAt: Type.String({ format: 'date-time' }),
+  until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  changedBy: IdString,
+});
+
+export const RuleKind = Type.Union([
+  Type.Literal('windowed_sum'),
+  Type.Literal('windowed_count'),
+  Type.Literal('session_length'),
+  Type.Literal('structuring'),
+  Type.Literal('bonus_escalation'),
+  Type.Literal('single_transaction'),
+]);
+export type RuleKind = Static<typeof RuleKind>;
+
+export const InterventionAction = Type.Union([Type.Literal('prompt'), Type.Literal('email'), Type.Literal('flag')]);
+export type InterventionAction = Static<typeof InterventionAction>;
+
+export const Severity = Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]);
+export type Severity = Static<typeof Severity>;
+
+/**
+ * A behaviour rule fired for a player. Carries what made it fire: the
+ * triggering event, the window and the aggregate values at that moment.
+ */
+export const InterventionTriggeredData = Type.Object({
+  interventionId: Type.String({ format: 'uuid' }),
+  ruleId: IdString,
+  ruleKind: RuleKind,
+  severity: Severity,
+  actions: Type.Array(InterventionAction),
+  /** Text shown to the player when `actions` contains `prompt`. */
+  message: Type.String({ maxLength: 1000 }),
+  triggeringEventId: Type.String({ format: 'uuid' }),
+  /** Commit time of the triggering event, for event-to-intervention latency. */
+  triggeringCommittedAt: Type.String({ format: 'date-time' }),
+  windowStart: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  windowEnd: Type.String({ format: 'date-time' }),
+  currency: Type.Union([Currency, Type.Null()]),
+  /** Aggregate values that crossed the threshold, such as `sumMinor` or `count`. */
+  values: Type.Record(Type.String(), Type.Number()),
+  /** Threshold values of the rule for this currency. */
+  thresholds: Type.Record(Type.String(), Type.Number()),
+  flagId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'Compliance flag raised, when `actions` contains `flag`' }),
+});
+
+export const FlagStatus = Type.Union([Type.Literal('open'), Type.Literal('in_review'), Type.Literal('resolved')]);
+export type FlagStatus = Static<typeof FlagStatus>;
+
+/** A compliance flag changed status; staff consoles update their queue from it. */
+export const ComplianceFlagChangedData = Type.Object({
+  flagId: Type.String({ format: 'uuid' }),
+  interventionId: Type.String({ format: 'uuid' }),
+  ruleId: IdString,
+  severity: Severity,
+  status: FlagStatus,
+  previousStatus: Type.Union([FlagStatus, Type.Null()]),
+  changedBy: IdString,
+  note: Type.Union([Type.String({ maxLength: 4000 }), Type.Null()]),
+});
+
 /** Event type name to its data schema. One schema version per type for now. */
 export const EVENT_DATA_SCHEMAS = {
   BalanceChanged: BalanceChangedData,
@@ -112,6 +200,10 @@ export const EVENT_DATA_SCHEMAS = {
   WithdrawalFailed: WithdrawalFailedData,
   BonusCredited: BonusCreditedData,
   KycStatusChanged: KycStatusChangedData,
+  PlayerLimitChanged: PlayerLimitChangedData,
+  PlayerExclusionStarted: PlayerExclusionStartedData,
+  InterventionTriggered: InterventionTriggeredData,
+  ComplianceFlagChanged: ComplianceFlagChangedData,
 } as const satisfies Record<string, TSchema>;
 
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
@@ -135,6 +227,10 @@ export const ROUTING_KEYS: Readonly<Record<EventType, string>> = Object.freeze({
   WithdrawalFailed: 'payment.withdrawal_failed',
   BonusCredited: 'bonus.credited',
   KycStatusChanged: 'player.kyc_status_changed',
+  PlayerLimitChanged: 'player.limit_changed',
+  PlayerExclusionStarted: 'player.exclusion_started',
+  InterventionTriggered: 'intervention.triggered',
+  ComplianceFlagChanged: 'compliance.flag_changed',
 });
 
 /** Envelope fields common to every event; `data` is typed per event type. */
