@@ -12,3 +12,4 @@ export * from './bus/publisher.js';
 export * from './bus/topology.js';
 export * from './bus/vhost.js';
 export * from './player-token.js';
+export * from './staff-token.js';
