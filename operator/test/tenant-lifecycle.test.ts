@@ -206,6 +206,24 @@ describe('Tenant lifecycle', { timeout: 300_000 }, () => {
       return wallet.spec.template.spec.serviceAccountName === 'wallet';
     }, 'the wallet service account to be restored');
 
+    // An object an older operator version made under another name is pruned.
+    const wallet = await harness.api<{ metadata: { labels: Record<string, string>; ownerReferences: unknown[] } }>('GET', `/apis/apps/v1/namespaces/${namespace}/deployments/wallet`);
+    await harness.api('POST', `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`, {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'allow-metrics-ingress', labels: wallet.metadata.labels, ownerReferences: wallet.metadata.ownerReferences },
+      spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    });
+    // One that is not owned by the Tenant stays, even with the labels.
+    await harness.api('POST', `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`, {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'added-by-hand', labels: wallet.metadata.labels },
+      spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    });
+    await waitFor(async () => (await harness.environment.request('GET', `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies/allow-metrics-ingress`)).status === 404, 'the old policy to be pruned');
+    assert.equal((await harness.environment.request('GET', `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies/added-by-hand`)).status, 200);
+
     // The vhost is outside Kubernetes; the periodic resync notices and recreates it with its users.
     await managementDelete(`/api/vhosts/${encodeURIComponent(vhostName(brand))}`);
     await managementDelete(`/api/users/${encodeURIComponent(`croupier-${brand}-wallet`)}`);

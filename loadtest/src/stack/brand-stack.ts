@@ -28,7 +28,7 @@ interface BrandSecrets {
  * One brand running on this machine the way a cluster runs it: its own
  * database and vhost on the shared servers, one wallet process and N push
  * gateway replicas sharing Redis. Here the demo and the benchmarks provision
- * these pieces directly; in a cluster the planned Kubernetes operator will.
+ * these pieces directly; in a cluster the operator (operator/) does.
  */
 export class BrandStack {
   readonly walletApi: WalletApi;

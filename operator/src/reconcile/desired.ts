@@ -159,14 +159,15 @@ function networkPolicies(input: DesiredInput): DesiredObject[] {
     // Providers, payment service providers and players come from outside the namespace.
     base('allow-wallet-ingress', { podSelector: podsOf('wallet'), policyTypes: ['Ingress'], ingress: [{ ports: httpPort }] }),
     base('allow-gateway-ingress', { podSelector: podsOf('gateway'), policyTypes: ['Ingress'], ingress: [{ ports: httpPort }] }),
-    base('allow-metrics-ingress', { podSelector: podsOf('rules'), policyTypes: ['Ingress'], ingress: [{ ports: httpPort }] }),
+    // The gateway calls the rules API for the back office, and Prometheus scrapes its metrics.
+    base('allow-rules-ingress', { podSelector: podsOf('rules'), policyTypes: ['Ingress'], ingress: [{ ports: httpPort }] }),
     base('allow-egress', {
       podSelector: {},
       policyTypes: ['Egress'],
       egress: [
         { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
         { ports: [...new Set(input.infrastructurePorts)].sort((a, b) => a - b).map((port) => ({ protocol: 'TCP', port })) },
-        { to: [{ podSelector: podsOf('wallet') }], ports: httpPort },
+        { to: [{ podSelector: podsOf('wallet') }, { podSelector: podsOf('rules') }], ports: httpPort },
       ],
     }),
   ];

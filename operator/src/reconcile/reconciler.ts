@@ -7,11 +7,11 @@ import { brandNamespace, databaseName, databaseRole, rabbitMqUser, redisUser, vh
 import type { InfrastructureRegistry, Part } from '../infra/registry.js';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/client.js';
 import type { Informer } from '../kube/informer.js';
-import type { KindName } from '../kube/resources.js';
+import { RESOURCE_TYPES, type KindName } from '../kube/resources.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { CONDITION_TYPES, mergeConditions, readyCondition, statusEqual, type ConditionInput } from './conditions.js';
 import { CREDENTIALS_SECRET, planCredentials, type BrandCredentials } from './credentials.js';
-import { desiredObjects, HTTP_PORT, namespaceObject, SERVICE_NAMES, WORKLOAD_NAMES, type DesiredObject } from './desired.js';
+import { desiredObjects, HTTP_PORT, namespaceObject, TENANT_LABEL, SERVICE_NAMES, WORKLOAD_NAMES, type DesiredObject } from './desired.js';
 import { isSubset } from './drift.js';
 import { serviceEnvironment, type BrandProfiles } from './environment.js';
 import type { EventRecorder } from './events.js';
@@ -49,6 +49,9 @@ export class ReconcileError extends Error {
     this.name = 'ReconcileError';
   }
 }
+
+/** Namespaced kinds whose objects the reconciler deletes once they are no longer desired. */
+const PRUNABLE_KINDS = ['Secret', 'ConfigMap', 'ServiceAccount', 'Service', 'Deployment', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'NetworkPolicy'] as const;
 
 const PART_CONDITIONS: Record<Part, string> = {
   messaging: CONDITION_TYPES.messaging,
@@ -106,6 +109,7 @@ export class Reconciler {
       rulesText = await resolveRules(tenant, this.deps.client, this.deps.rulesSources);
       const waves = this.desired(tenant, namespace, profiles, credentials, rulesText);
       for (const wave of waves) await this.applyAll(wave);
+      await this.prune(tenant, namespace, waves.flat());
       workloads = this.workloadsCondition(namespace);
     } catch (error) {
       if (error instanceof RulesUnavailableError) {
@@ -235,6 +239,26 @@ export class Reconciler {
         this.deps.metrics.applies.inc({ kind: object.kind });
       }),
     );
+  }
+
+  /**
+   * Deletes objects this operator made for the Tenant that are no longer
+   * desired, such as a policy an older operator version created under another
+   * name. Only objects carrying the Tenant's label and owner reference qualify.
+   */
+  private async prune(tenant: Tenant, namespace: string, desired: DesiredObject[]): Promise<void> {
+    const keep = new Set(desired.map((object) => `${object.kind}/${object.metadata.name}`));
+    keep.add(`Secret/${CREDENTIALS_SECRET}`);
+    for (const kind of PRUNABLE_KINDS) {
+      for (const object of this.deps.caches[kind].list()) {
+        if (object.metadata.namespace !== namespace || keep.has(`${kind}/${object.metadata.name}`)) continue;
+        if (object.metadata.labels?.[TENANT_LABEL] !== tenant.metadata.name) continue;
+        const owners = (object.metadata.ownerReferences as Array<{ uid: string }> | undefined) ?? [];
+        if (!owners.some((owner) => owner.uid === tenant.metadata.uid)) continue;
+        await this.deps.client.delete({ apiVersion: RESOURCE_TYPES[kind].apiVersion, kind, namespace, name: object.metadata.name });
+        this.deps.logger.info({ tenant: tenant.metadata.name, kind, name: object.metadata.name }, 'pruned an object that is no longer desired');
+      }
+    }
   }
 
   private workloadsCondition(namespace: string): ConditionInput {
