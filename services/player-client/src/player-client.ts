@@ -3,6 +3,7 @@ import {
   type BalanceSnapshot,
   type BalanceUpdate,
   type HandshakeErrorCode,
+  type InterventionPrompt,
   type PlayerClientToServerEvents,
   type PlayerServerToClientEvents,
   type ServerNotice,
@@ -70,6 +71,11 @@ export interface PlayerClientEvents {
   /** Every `balance:changed` push received, stale and duplicate ones included, with whether it was applied. */
   update: (update: BalanceUpdate, result: ApplyResult) => void;
   notice: (notice: ServerNotice) => void;
+  /**
+   * A responsible-gaming prompt to show the player. Fires once per
+   * intervention: a copy the gateway sends again is dropped.
+   */
+  intervention: (prompt: InterventionPrompt) => void;
   connectionState: (change: ConnectionStateChange) => void;
   /** The token provider failed; the client retries with backoff. */
   error: (error: Error) => void;
@@ -86,6 +92,9 @@ export class PlayerClientError extends Error {
 }
 
 type GatewaySocket = Socket<PlayerServerToClientEvents, PlayerClientToServerEvents>;
+
+/** Intervention ids remembered to drop repeated prompts; older ones are forgotten first. */
+const SEEN_INTERVENTIONS_MAX = 256;
 type RetryDecision = 'now' | 'backoff' | 'reject';
 
 const HANDSHAKE_ERROR_CODES: ReadonlySet<string> = new Set<HandshakeErrorCode>([
@@ -121,6 +130,7 @@ export class PlayerClient extends TypedEmitter<PlayerClientEvents> {
   private hasTokenProviderFailed = false;
   private hasSnapshotOnConnection = false;
   private pendingNotice: ServerNotice | undefined;
+  private readonly seenInterventionIds = new Set<string>();
 
   constructor(private readonly options: PlayerClientOptions) {
     super();
@@ -227,6 +237,7 @@ export class PlayerClient extends TypedEmitter<PlayerClientEvents> {
       this.applySnapshot(snapshot);
     });
     this.socket.on('balance:changed', (update) => this.applyUpdate(update));
+    this.socket.on('intervention:prompt', (prompt) => this.onInterventionPrompt(prompt));
     this.socket.on('server:notice', (notice) => {
       this.pendingNotice = notice;
       this.emit('notice', notice);
@@ -263,6 +274,18 @@ export class PlayerClient extends TypedEmitter<PlayerClientEvents> {
     const balance = this.balanceState.current;
     if (result !== 'applied' || balance === undefined) return;
     this.emit('balance', { balance, source: 'update', committedAt: update.committedAt, eventId: update.eventId });
+  }
+
+  private onInterventionPrompt(prompt: InterventionPrompt): void {
+    if (typeof prompt?.interventionId !== 'string' || typeof prompt.message !== 'string') return;
+    if (this.seenInterventionIds.has(prompt.interventionId)) return;
+
+    this.seenInterventionIds.add(prompt.interventionId);
+    if (this.seenInterventionIds.size > SEEN_INTERVENTIONS_MAX) {
+      const oldest = this.seenInterventionIds.values().next().value;
+      if (oldest !== undefined) this.seenInterventionIds.delete(oldest);
+    }
+    this.emit('intervention', prompt);
   }
 
   private onDisconnect(reason: Socket.DisconnectReason): void {
