@@ -20,6 +20,7 @@ export const WalletEnvSchema = Type.Object({
   WALLET_OUTBOX_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
   WALLET_OUTBOX_RETENTION_SECONDS: Type.Integer({ minimum: 0, maximum: 30 * 86_400, default: 3600 }),
   WALLET_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+  WALLET_LIMIT_COOLING_OFF_SECONDS: Type.Integer({ minimum: 0, maximum: 90 * 86_400, default: 86_400 }),
   LOG_LEVEL: Type.String({ default: 'info' }),
 });
 
@@ -42,6 +43,8 @@ export interface WalletConfig {
   outboxBatchSize: number;
   outboxRetentionSeconds: number;
   shutdownTimeoutMs: number;
+  /** Wait before a raised or removed responsible-gaming limit applies. */
+  limitCoolingOffSeconds: number;
   logLevel: string;
 }
 
@@ -80,6 +83,7 @@ export function loadWalletConfig(env: NodeJS.ProcessEnv = process.env): WalletCo
     outboxBatchSize: raw.WALLET_OUTBOX_BATCH_SIZE,
     outboxRetentionSeconds: raw.WALLET_OUTBOX_RETENTION_SECONDS,
     shutdownTimeoutMs: raw.WALLET_SHUTDOWN_TIMEOUT_MS,
+    limitCoolingOffSeconds: raw.WALLET_LIMIT_COOLING_OFF_SECONDS,
     logLevel: raw.LOG_LEVEL,
   };
 }

@@ -16,6 +16,8 @@ export interface WalletAppDeps {
   playerTokenSecret: string;
   playerTokenTtlSeconds: number;
   bodyLimitBytes: number;
+  /** Wait before a raised or removed responsible-gaming limit applies. */
+  limitCoolingOffSeconds: number;
   /** True while the publisher channel is open; /readyz reports it. */
   isBusReady: () => boolean;
 }

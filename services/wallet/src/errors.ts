@@ -1,4 +1,4 @@
-import { CroupierError } from '@croupier/shared';
+import { CroupierError, formatMinor } from '@croupier/shared';
 
 type Details = Record<string, unknown>;
 
@@ -10,6 +10,27 @@ interface WalletErrorDefinition {
 }
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+
+/** Formats an amount in minor units of `currency` with its code, for example "12.50 EUR". */
+function money(amountMinor: unknown, currency: unknown): string {
+  if (typeof amountMinor !== 'number' || typeof currency !== 'string') return `${text(amountMinor)} minor units`;
+  try {
+    return `${formatMinor(amountMinor, currency)} ${currency}`;
+  } catch {
+    return `${amountMinor} minor units of ${currency}`;
+  }
+}
+
+function limitExceededMessage(operation: string, usedWord: string, d: Details): string {
+  return (
+    `${operation} of ${money(d.attemptedMinor, d.currency)} exceeds the ${text(d.period)} ${text(d.limitType)} limit of ` +
+    `${money(d.limitMinor, d.currency)}: ${usedWord} ${money(d.usedMinor, d.currency)} in the period that ends ${text(d.periodEnd)}`
+  );
+}
+
+function exclusionEnd(until: unknown): string {
+  return until === null || until === undefined ? 'indefinitely' : `until ${text(until)}`;
+}
 
 /**
  * The wallet's error registry. The code is the stable contract that providers
@@ -47,6 +68,11 @@ export const WALLET_ERRORS = {
     when: 'the request currency differs from the player currency',
     message: (d) => `currency ${text(d.currency)} does not match the player currency ${text(d.playerCurrency)}`,
   },
+  WALLET_ERR_EXCLUSION_INVALID: {
+    statusCode: 400,
+    when: 'a time-out has no end, or an exclusion ends in the past',
+    message: (d) => `exclusion is invalid: ${text(d.reason)}`,
+  },
   WALLET_ERR_SIGNATURE_MISSING: {
     statusCode: 401,
     when: 'a provider or payment request has no X-Croupier-Signature header',
@@ -81,6 +107,21 @@ export const WALLET_ERRORS = {
     statusCode: 403,
     when: 'a suspended or closed player bets, deposits or receives a bonus',
     message: (d) => `player ${text(d.playerId)} is ${text(d.status)}`,
+  },
+  WALLET_ERR_DEPOSIT_LIMIT_EXCEEDED: {
+    statusCode: 403,
+    when: 'a deposit would take the deposits of a day, week or month over the player\'s deposit limit; details carry the limit, period, used and attempted amounts',
+    message: (d) => limitExceededMessage('deposit', 'deposited', d),
+  },
+  WALLET_ERR_LOSS_LIMIT_EXCEEDED: {
+    statusCode: 403,
+    when: 'a bet would take the net loss of a day, week or month over the player\'s loss limit; details carry the limit, period, used and attempted amounts',
+    message: (d) => limitExceededMessage('bet', 'net loss', d),
+  },
+  WALLET_ERR_PLAYER_EXCLUDED: {
+    statusCode: 403,
+    when: 'a player with a time-out or self-exclusion in force bets, deposits or receives a bonus; details carry the exclusion',
+    message: (d) => `player ${text(d.playerId)} is excluded (${text(d.kind)}) ${exclusionEnd(d.until)}`,
   },
   WALLET_ERR_PLAYER_NOT_FOUND: {
     statusCode: 404,
@@ -149,6 +190,25 @@ export const WALLET_ERRORS = {
     statusCode: 409,
     when: 'a player is created again with a different currency',
     message: (d) => `player ${text(d.playerId)} already exists with currency ${text(d.currency)}`,
+  },
+  WALLET_ERR_LIMIT_ORDER_INVALID: {
+    statusCode: 409,
+    when: 'a limit change would break day <= week <= month for that limit type, now or when a pending change applies',
+    message: (d) =>
+      `the ${text(d.shorterPeriod)} ${text(d.limitType)} limit of ${money(d.shorterAmountMinor, d.currency)} would exceed ` +
+      `the ${text(d.longerPeriod)} limit of ${money(d.longerAmountMinor, d.currency)} at ${text(d.at)}; ` +
+      'limits must keep day <= week <= month, so change the other limit first',
+  },
+  WALLET_ERR_EXCLUSION_ACTIVE: {
+    statusCode: 409,
+    when: 'a new exclusion would not end later than the one in force; exclusions cannot be shortened or lifted',
+    message: (d) => {
+      const active = (d.active ?? {}) as Details;
+      return (
+        `player ${text(d.playerId)} is already excluded (${text(active.kind)}) ${exclusionEnd(active.until)}; ` +
+        'a new exclusion must end later'
+      );
+    },
   },
   WALLET_ERR_BODY_TOO_LARGE: {
     statusCode: 413,

@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     playerTokenSecret: config.playerTokenSecret,
     playerTokenTtlSeconds: config.playerTokenTtlSeconds,
     bodyLimitBytes: config.bodyLimitBytes,
+    limitCoolingOffSeconds: config.limitCoolingOffSeconds,
     isBusReady: () => publisher.isReady,
   });
 

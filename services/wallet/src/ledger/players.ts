@@ -1,6 +1,6 @@
 import type { BalanceSnapshot, KycStatus } from '@croupier/shared';
 import { walletError } from '../errors.js';
-import { toUnavailableError } from '../db/errors.js';
+import { query } from '../db/query.js';
 import { requireCurrencyExponent } from './amount.js';
 import type { LedgerStore } from './store.js';
 
@@ -35,16 +35,6 @@ function toPlayer(row: PlayerRow): Player {
     balanceVersion: Number(row.balance_version),
     createdAt: row.created_at.toISOString(),
   };
-}
-
-/** Runs a query and turns connection failures into WALLET_ERR_UNAVAILABLE. */
-async function query<Row extends object>(store: LedgerStore, text: string, values: unknown[]): Promise<Row[]> {
-  try {
-    const result = await store.pool.query<Row>(text, values);
-    return result.rows;
-  } catch (error) {
-    throw toUnavailableError(error) ?? error;
-  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { CURRENT_SCHEMA_VERSION, nowEpochMicros, type EventType } from '@croupie
 import { isWalletErrorCode, walletError } from '../errors.js';
 import { toUnavailableError } from '../db/errors.js';
 
-/** The PL/pgSQL money operations and their parameter count after the context. */
+/** The PL/pgSQL operations that return wallet_result, and their parameter count after the context. */
 const LEDGER_FUNCTIONS = {
   wallet_bet: 8,
   wallet_win: 10,
@@ -14,6 +14,8 @@ const LEDGER_FUNCTIONS = {
   wallet_request_withdrawal: 5,
   wallet_settle_withdrawal: 5,
   wallet_credit_bonus: 5,
+  wallet_set_limit: 7,
+  wallet_start_exclusion: 4,
 } as const;
 
 export type LedgerFunction = keyof typeof LEDGER_FUNCTIONS;
@@ -122,7 +124,8 @@ export class LedgerStore {
         const committedAtMicros = nowEpochMicros();
         const row = result.rows[0];
         if (row === undefined) throw new Error(`${fn} returned no row`);
-        if (row.outcome === 'applied' && row.events !== null && row.events.length > 0) {
+        // A rejection may carry events too: pending limit changes it applied before its check failed.
+        if (row.outcome !== 'replayed' && row.events !== null && row.events.length > 0) {
           this.options.commitListener.handOff(row.events, committedAtMicros);
         }
         return row;

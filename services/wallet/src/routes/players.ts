@@ -6,8 +6,10 @@ import type { WalletAppDeps } from '../deps.js';
 import { rejectMalformedBody } from '../http/raw-body.js';
 import { creditBonus } from '../ledger/bonus.js';
 import { createPlayer, getPlayer, readBalance, setKycStatus, setPlayerStatus } from '../ledger/players.js';
+import { responsibleGamingRoutes } from './responsible-gaming.js';
 import { sendLedgerResponse } from './provider-wallet.js';
 import {
+  ApiKeyHeaders,
   Currency,
   DecimalAmount,
   errorResponses,
@@ -20,7 +22,6 @@ import {
 
 const strict = { additionalProperties: false } as const;
 const PlayerParams = Type.Object({ playerId: PlayerId });
-const ApiKeyHeaders = Type.Object({ 'x-api-key': Type.Optional(Type.String()) });
 
 const PlayerResponse = Type.Object({
   playerId: Type.String(),
@@ -145,4 +146,6 @@ export const playerRoutes: FastifyPluginAsyncTypebox<{ deps: WalletAppDeps }> = 
     });
     return reply.code(201).send({ token, expiresAt: expiresAt.toISOString() });
   });
+
+  await app.register(responsibleGamingRoutes, { deps });
 };

@@ -13,6 +13,9 @@ export const DecimalAmount = Type.String({
 });
 export const DecimalBalance = Type.String({ description: 'Decimal string with exactly the currency decimal places' });
 
+/** Header of the licensee API; optional in the schema so that a missing key gets WALLET_ERR_API_KEY_MISSING. */
+export const ApiKeyHeaders = Type.Object({ 'x-api-key': Type.Optional(Type.String()) });
+
 export const PlayerStatus = Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('closed')]);
 export const KycStatus = Type.Union([
   Type.Literal('unverified'),

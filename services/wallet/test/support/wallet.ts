@@ -26,6 +26,7 @@ export interface TestWalletOptions {
   poolSize?: number;
   connectionTimeoutMs?: number;
   bodyLimitBytes?: number;
+  limitCoolingOffSeconds?: number;
 }
 
 export interface TestWallet {
@@ -81,6 +82,7 @@ export async function startTestWallet(options: TestWalletOptions): Promise<TestW
     playerTokenSecret: PLAYER_TOKEN_SECRET,
     playerTokenTtlSeconds: 60,
     bodyLimitBytes: options.bodyLimitBytes ?? 65_536,
+    limitCoolingOffSeconds: options.limitCoolingOffSeconds ?? 86_400,
     isBusReady: () => publisher?.isReady ?? false,
   });
   await app.ready();
