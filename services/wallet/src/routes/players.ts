@@ -3,9 +3,11 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { signPlayerToken, type BalanceSnapshot } from '@croupier/shared';
 import { API_KEY_HEADER } from '../auth/api-key.js';
 import type { WalletAppDeps } from '../deps.js';
+import { walletError } from '../errors.js';
 import { rejectMalformedBody } from '../http/raw-body.js';
 import { creditBonus } from '../ledger/bonus.js';
 import { createPlayer, getPlayer, readBalance, setKycStatus, setPlayerStatus } from '../ledger/players.js';
+import { listTransactions } from '../ledger/transactions.js';
 import { responsibleGamingRoutes } from './responsible-gaming.js';
 import { sendLedgerResponse } from './provider-wallet.js';
 import {
@@ -42,6 +44,49 @@ const SnapshotResponse = Type.Object({
 const TokenResponse = Type.Object({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }) });
 const BonusBody = Type.Object({ bonusReference: ExternalId, amount: DecimalAmount, currency: Currency }, strict);
 const BonusResponse = transactionResponse('bonusReference', 'The bonusReference of the request');
+
+const MAX_LISTED_TRANSACTIONS = 500;
+const TransactionsQuery = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.String({ pattern: '^[0-9]{1,6}$', default: '50', description: `How many transactions, 1 to ${MAX_LISTED_TRANSACTIONS}` }),
+    ),
+  },
+  strict,
+);
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+const ListedTransactionResponse = Type.Object({
+  transactionId: Type.String({ format: 'uuid' }),
+  type: Type.Union([
+    Type.Literal('bet'),
+    Type.Literal('win'),
+    Type.Literal('rollback'),
+    Type.Literal('end_round'),
+    Type.Literal('deposit'),
+    Type.Literal('withdrawal_requested'),
+    Type.Literal('withdrawal_completed'),
+    Type.Literal('withdrawal_failed'),
+    Type.Literal('bonus'),
+  ]),
+  reference: Type.String({ description: 'The provider transaction id, payment reference or bonus reference' }),
+  amountMinor: Type.Integer(),
+  currency: Type.String(),
+  balanceAfterMinor: Type.Integer({ description: 'Cash plus bonus after the transaction' }),
+  cashAfterMinor: Type.Integer(),
+  bonusAfterMinor: Type.Integer(),
+  balanceVersion: Type.Integer({ description: 'Balance version after the transaction; unchanged by end-round' }),
+  committedAt: Type.String({
+    format: 'date-time',
+    description: 'When the wallet recorded the transaction, inside the database transaction that committed it',
+  }),
+  provider: NullableString,
+  roundId: NullableString,
+  gameId: NullableString,
+  targetTransactionId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
+    description: 'The bet a win or rollback targets, or the withdrawal a completion or failure settles',
+  }),
+});
+const TransactionsResponse = Type.Object({ playerId: Type.String(), transactions: Type.Array(ListedTransactionResponse) });
 
 /**
  * Licensee API: players, their status and KYC, bonus credits, balance
@@ -128,6 +173,23 @@ export const playerRoutes: FastifyPluginAsyncTypebox<{ deps: WalletAppDeps }> = 
   }, async (request): Promise<BalanceSnapshot> => {
     const { currencyExponent: _exponent, ...snapshot } = await readBalance(store, request.params.playerId);
     return snapshot;
+  });
+
+  app.get('/:playerId/transactions', {
+    schema: {
+      ...base,
+      summary: 'The player\'s newest wallet transactions, newest first',
+      params: PlayerParams,
+      querystring: TransactionsQuery,
+      response: { 200: TransactionsResponse, ...errorResponses(401, 404) },
+    },
+  }, async (request) => {
+    const limit = Number(request.query.limit ?? '50');
+    if (limit < 1 || limit > MAX_LISTED_TRANSACTIONS) {
+      throw walletError('WALLET_ERR_VALIDATION', { reason: `limit must be an integer from 1 to ${MAX_LISTED_TRANSACTIONS}, got ${limit}` });
+    }
+    const transactions = await listTransactions(store, request.params.playerId, limit);
+    return { playerId: request.params.playerId, transactions };
   });
 
   app.post('/:playerId/session-tokens', {
