@@ -107,7 +107,9 @@ export type LimitPeriod = Static<typeof LimitPeriod>;
 /**
  * A player-set responsible-gaming limit changed. A decrease applies at once;
  * an increase or removal is pending until `effectiveAt`, after the cooling-off
- * period, and a second event with `pending: false` follows when it applies.
+ * period. No timer applies it: the first wallet transaction that uses a limit
+ * of that type after `effectiveAt` stores it and publishes a second event with
+ * `pending: false`, so that event may come well after `effectiveAt`.
  */
 export const PlayerLimitChangedData = Type.Object({
   limitType: LimitType,
