@@ -1,6 +1,6 @@
 import type { ServerNotice } from '@croupier/shared/contracts';
 import type { ClosingConfig } from './config.js';
-import type { PlayerSocket } from './socket-types.js';
+import type { BackofficeSocket, PlayerSocket } from './socket-types.js';
 
 /** Draws the `reconnectAfterMs` of one notice, so clients sent away together do not return together. */
 export function drawReconnectAfterMs(config: ClosingConfig): number {
@@ -15,6 +15,11 @@ export function drawReconnectAfterMs(config: ClosingConfig): number {
  * Resolves once the connection is closed.
  */
 export function closeWithNotice(socket: PlayerSocket, notice: ServerNotice, graceMs: number): Promise<void> {
+  return closeAfter(socket, () => socket.emit('server:notice', notice), graceMs);
+}
+
+/** Calls `emitNotice`, then disconnects the socket of either namespace as `closeWithNotice` does. */
+export function closeAfter(socket: PlayerSocket | BackofficeSocket, emitNotice: () => void, graceMs: number): Promise<void> {
   const connection = socket.conn;
   if (connection.readyState === 'closed') return Promise.resolve();
 
@@ -25,7 +30,7 @@ export function closeWithNotice(socket: PlayerSocket, notice: ServerNotice, grac
       resolve();
     });
 
-    socket.emit('server:notice', notice);
+    emitNotice();
     socket.disconnect(true);
   });
 }

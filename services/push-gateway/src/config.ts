@@ -27,6 +27,12 @@ export const GatewayEnvSchema = Type.Object({
   DRAIN_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 25_000 }),
   RECONNECT_AFTER_MS_MIN: Type.Integer({ minimum: 0, default: 500 }),
   RECONNECT_AFTER_MS_MAX: Type.Integer({ minimum: 0, default: 5000 }),
+  STAFF_TOKEN_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  RULES_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  RULES_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 3000 }),
+  BACKOFFICE_WATCHED_PLAYERS_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  BACKOFFICE_TRANSACTIONS_LIMIT: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  BACKOFFICE_INTERVENTIONS_LIMIT: Type.Integer({ minimum: 1, maximum: 200, default: 20 }),
 });
 
 export interface GatewayConfig {
@@ -44,6 +50,26 @@ export interface GatewayConfig {
   slowConsumer: SlowConsumerConfig;
   drain: DrainConfig;
   closing: ClosingConfig;
+  /** Absent when STAFF_TOKEN_SECRET and RULES_BASE_URL are unset: no `/backoffice` namespace or page then. */
+  backoffice?: BackofficeConfig;
+}
+
+export interface BackofficeConfig {
+  /** HS256 secret of staff tokens, shared with the rules service of the brand. */
+  staffTokenSecret: string;
+  rules: RulesClientConfig;
+  /** Players one back office socket may watch at once. */
+  watchedPlayersMax: number;
+  /** Transactions read from the wallet when a staff member starts watching a player. */
+  transactionsLimit: number;
+  /** Interventions read from the rules service when a staff member starts watching a player. */
+  interventionsLimit: number;
+}
+
+export interface RulesClientConfig {
+  baseUrl: string;
+  /** Per request; rules calls are not retried, because resolving a flag is not idempotent. */
+  timeoutMs: number;
 }
 
 export interface WalletClientConfig {
@@ -92,6 +118,9 @@ export function readGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   if (raw.DRAIN_PERIOD_MS + raw.CLOSE_GRACE_MS >= raw.DRAIN_TIMEOUT_MS) {
     problems.push('DRAIN_TIMEOUT_MS: must be greater than DRAIN_PERIOD_MS plus CLOSE_GRACE_MS');
   }
+  if ((raw.STAFF_TOKEN_SECRET === undefined) !== (raw.RULES_BASE_URL === undefined)) {
+    problems.push('STAFF_TOKEN_SECRET and RULES_BASE_URL: set both to enable the back office, or neither');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -124,5 +153,15 @@ export function readGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       reconnectAfterMsMax: raw.RECONNECT_AFTER_MS_MAX,
       graceMs: raw.CLOSE_GRACE_MS,
     },
+    backoffice:
+      raw.STAFF_TOKEN_SECRET === undefined || raw.RULES_BASE_URL === undefined
+        ? undefined
+        : {
+            staffTokenSecret: raw.STAFF_TOKEN_SECRET,
+            rules: { baseUrl: raw.RULES_BASE_URL, timeoutMs: raw.RULES_TIMEOUT_MS },
+            watchedPlayersMax: raw.BACKOFFICE_WATCHED_PLAYERS_MAX,
+            transactionsLimit: raw.BACKOFFICE_TRANSACTIONS_LIMIT,
+            interventionsLimit: raw.BACKOFFICE_INTERVENTIONS_LIMIT,
+          },
   };
 }

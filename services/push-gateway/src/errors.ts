@@ -21,7 +21,7 @@ export const gatewayErrors = defineErrors({
   walletResponseInvalid: {
     code: 'GATEWAY_ERR_WALLET_RESPONSE_INVALID',
     statusCode: 502,
-    message: (playerId: string, problem: string) => `wallet returned an invalid snapshot for player ${playerId}: ${problem}`,
+    message: (playerId: string, problem: string) => `wallet returned an invalid response for player ${playerId}: ${problem}`,
   },
   refreshInProgress: {
     code: 'GATEWAY_ERR_REFRESH_IN_PROGRESS',

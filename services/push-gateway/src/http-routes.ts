@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { RouteHandler } from './backoffice/http.js';
 
 export interface ReadinessCheck {
   isDraining: () => boolean;
@@ -9,13 +10,15 @@ export interface ReadinessCheck {
 }
 
 /**
- * Serves the probes and metrics on the gateway's HTTP server. socket.io
- * handles `/socket.io/` itself and passes every other request here.
+ * Serves the probes and metrics on the gateway's HTTP server, and the back
+ * office page when `backoffice` is given. socket.io handles `/socket.io/`
+ * itself and passes every other request here.
  */
-export function createHttpRoutes(readiness: ReadinessCheck, registry: Registry, logger: Logger) {
+export function createHttpRoutes(readiness: ReadinessCheck, registry: Registry, logger: Logger, backoffice?: RouteHandler) {
   return (request: IncomingMessage, response: ServerResponse): void => {
     const path = (request.url ?? '/').split('?', 1)[0];
 
+    if (backoffice?.(request, response) === true) return;
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       sendJson(response, 405, { error: 'method not allowed; use GET' });
     } else if (path === '/healthz') {

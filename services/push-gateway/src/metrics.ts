@@ -11,10 +11,21 @@ export interface GatewayMetrics {
   eventsDeduplicated: Counter;
   snapshotFailures: Counter<'code'>;
   drainDisconnects: Counter;
+  promptsEmitted: Counter;
+  backofficePushesEmitted: Counter<'event'>;
+  backofficeHandshakeFailures: Counter<'code'>;
+  backofficeRequests: Counter<'request' | 'outcome'>;
 }
 
-/** Creates the gateway's Prometheus metrics; `countConnectedSockets` is read at scrape time. */
-export function createGatewayMetrics(brand: string, countConnectedSockets: () => number): GatewayMetrics {
+/**
+ * Creates the gateway's Prometheus metrics. `countConnectedSockets` (players)
+ * and `countBackofficeSockets` (staff) are read at scrape time.
+ */
+export function createGatewayMetrics(
+  brand: string,
+  countConnectedSockets: () => number,
+  countBackofficeSockets: () => number,
+): GatewayMetrics {
   const registry = createMetricsRegistry('push-gateway', brand);
 
   new Gauge({
@@ -23,6 +34,14 @@ export function createGatewayMetrics(brand: string, countConnectedSockets: () =>
     registers: [registry],
     collect() {
       this.set(countConnectedSockets());
+    },
+  });
+  new Gauge({
+    name: 'push_gateway_backoffice_sockets',
+    help: 'Staff sockets connected to the /backoffice namespace of this replica',
+    registers: [registry],
+    collect() {
+      this.set(countBackofficeSockets());
     },
   });
 
@@ -70,6 +89,29 @@ export function createGatewayMetrics(brand: string, countConnectedSockets: () =>
     drainDisconnects: new Counter({
       name: 'push_gateway_drain_disconnects_total',
       help: 'Connections closed with a GATEWAY_DRAINING notice',
+      registers: [registry],
+    }),
+    promptsEmitted: new Counter({
+      name: 'push_gateway_intervention_prompts_emitted_total',
+      help: 'intervention:prompt pushes this replica emitted to a player room',
+      registers: [registry],
+    }),
+    backofficePushesEmitted: new Counter({
+      name: 'push_gateway_backoffice_pushes_emitted_total',
+      help: 'Pushes this replica emitted to back office rooms, by socket event',
+      labelNames: ['event'],
+      registers: [registry],
+    }),
+    backofficeHandshakeFailures: new Counter({
+      name: 'push_gateway_backoffice_handshake_failures_total',
+      help: 'Rejected staff handshakes on /backoffice, by handshake error code',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    backofficeRequests: new Counter({
+      name: 'push_gateway_backoffice_requests_total',
+      help: 'Back office socket requests handled, by request event and outcome (ok or an error code)',
+      labelNames: ['request', 'outcome'],
       registers: [registry],
     }),
   };

@@ -3,30 +3,34 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { BusConnection, BusConsumer, brandRedisPrefix, socketIoAdapterKey } from '@croupier/shared';
-import { PLAYER_NAMESPACE, type HandshakeErrorCode } from '@croupier/shared/contracts';
+import { BACKOFFICE_NAMESPACE, PLAYER_NAMESPACE, type HandshakeErrorCode } from '@croupier/shared/contracts';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
-import { createBalancePusher } from './balance-pusher.js';
-import type { GatewayConfig } from './config.js';
+import { drainBackoffice, handleBackofficeConnection } from './backoffice/connection.js';
+import { createStaffHandshakeMiddleware } from './backoffice/handshake.js';
+import { createBackofficeRoutes, loadPageFiles, type RouteHandler } from './backoffice/http.js';
+import { RulesClient } from './backoffice/rules-client.js';
+import type { BackofficeConfig, GatewayConfig } from './config.js';
 import { RedisDeduplicator } from './deduplicator.js';
 import { drainPlayers } from './drain.js';
+import { BUS_BINDING_PATTERNS, createEventPusher } from './event-pusher.js';
 import { createHandshakeMiddleware } from './handshake.js';
 import { createHttpRoutes } from './http-routes.js';
 import { countConsumeOutcome, createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { handlePlayerConnection } from './player-connection.js';
 import { connectRedis, withLoggedPublishFailures, type GatewayRedis } from './redis.js';
 import { resendSnapshots } from './resync.js';
-import type { GatewayServer, PlayerNamespace } from './socket-types.js';
+import type { BackofficeNamespace, GatewayServer, PlayerNamespace } from './socket-types.js';
 import { WalletClient } from './wallet-client.js';
 
 export { readGatewayConfig, type GatewayConfig } from './config.js';
 
 /** Service name of the gateway on the bus. Its queue is `push-gateway.events`. */
 export const BUS_SERVICE_NAME = 'push-gateway';
-export const BUS_BINDING_PATTERNS = ['balance.#'] as const;
+export { BUS_BINDING_PATTERNS } from './event-pusher.js';
 
 const BUS_STARTUP_TIMEOUT_MS = 15_000;
-/** Clients only send `balance:refresh`, so engine.io rejects larger messages. */
+/** Players send only `balance:refresh` and staff short requests (a resolution note is at most 4000 characters), so engine.io rejects larger messages. */
 const CLIENT_MESSAGE_BYTES_MAX = 16 * 1024;
 
 export interface GatewayHandle {
@@ -50,6 +54,7 @@ interface GatewayParts {
   httpServer: HttpServer;
   io: GatewayServer;
   namespace: PlayerNamespace;
+  backoffice: BackofficeNamespace | undefined;
   bus: BusConnection;
   consumer: BusConsumer;
   shutdown: AbortController;
@@ -61,6 +66,7 @@ interface GatewayParts {
  * same port. Resolves once it listens, with Redis and the bus connected.
  */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<GatewayHandle> {
+  const backofficeRoutes = config.backoffice === undefined ? undefined : await loadBackofficeRoutes(config.backoffice, logger);
   const redis = await connectRedis(config.redisUrl, config.brand, logger);
   const shutdown = new AbortController();
   // Every connected player listens on this signal, so the default bound of 10 listeners would warn.
@@ -69,9 +75,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   let isDraining = false;
   let walletUnavailableUntilMs = 0;
 
-  // The closures below read `namespace` and `bus`, which are declared further
-  // down, only when a request or scrape arrives, after listen().
-  const metrics = createGatewayMetrics(config.brand, () => namespace.sockets.size);
+  // The closures below read `namespace`, `backoffice` and `bus`, which are
+  // declared further down, only when a request or scrape arrives, after listen().
+  const metrics = createGatewayMetrics(
+    config.brand,
+    () => namespace.sockets.size,
+    () => backoffice?.sockets.size ?? 0,
+  );
   // The probe routes are registered before socket.io attaches, because socket.io
   // passes only requests outside its own path to the listeners that existed then.
   const httpServer = createServer(
@@ -79,10 +89,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       { isDraining: () => isDraining, isRedisReady: redis.isReady, isBusConnected: () => bus.isConnected },
       metrics.registry,
       logger,
+      backofficeRoutes,
     ),
   );
   const io: GatewayServer = new Server(httpServer, {
-    serveClient: false,
+    // The back office page loads the browser client from /socket.io/socket.io.js.
+    serveClient: config.backoffice !== undefined,
     maxHttpBufferSize: CLIENT_MESSAGE_BYTES_MAX,
     adapter: createAdapter(withLoggedPublishFailures(redis.adapterPub, logger), redis.adapterSub, {
       key: socketIoAdapterKey(config.brand),
@@ -110,8 +122,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     });
   });
 
-  const { bus, consumer } = createBusConsumer(config, redis, namespace, metrics, logger);
-  const parts: GatewayParts = { config, logger, redis, httpServer, io, namespace, bus, consumer, shutdown };
+  const backoffice =
+    config.backoffice === undefined
+      ? undefined
+      : openBackofficeNamespace(io, config, config.backoffice, {
+          wallet,
+          metrics,
+          logger: logger.child({ namespace: BACKOFFICE_NAMESPACE }),
+          shutdownSignal: shutdown.signal,
+          isDraining: () => isDraining,
+        });
+
+  const { bus, consumer } = createBusConsumer(config, redis, namespace, backoffice, metrics, logger);
+  const parts: GatewayParts = { config, logger, redis, httpServer, io, namespace, backoffice, bus, consumer, shutdown };
   try {
     await startBus(bus, consumer);
   } catch (error) {
@@ -143,10 +166,59 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   };
 }
 
+async function loadBackofficeRoutes(backoffice: BackofficeConfig, logger: Logger): Promise<RouteHandler> {
+  const files = await loadPageFiles();
+  return createBackofficeRoutes(files, backoffice.rules, logger.child({ component: 'backoffice-http' }));
+}
+
+interface BackofficeNamespaceDependencies {
+  wallet: WalletClient;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  shutdownSignal: AbortSignal;
+  isDraining: () => boolean;
+}
+
+function openBackofficeNamespace(
+  io: GatewayServer,
+  config: GatewayConfig,
+  backofficeConfig: BackofficeConfig,
+  dependencies: BackofficeNamespaceDependencies,
+): BackofficeNamespace {
+  // The server is typed with the player's events; this namespace has its own.
+  const backoffice = io.of(BACKOFFICE_NAMESPACE) as unknown as BackofficeNamespace;
+  const rules = new RulesClient(backofficeConfig.rules);
+
+  backoffice.use(
+    createStaffHandshakeMiddleware({
+      brand: config.brand,
+      staffTokenSecret: backofficeConfig.staffTokenSecret,
+      isDraining: dependencies.isDraining,
+      metrics: dependencies.metrics,
+      logger: dependencies.logger,
+    }),
+  );
+  backoffice.on('connection', (socket) => {
+    handleBackofficeConnection(socket, {
+      brand: config.brand,
+      config: backofficeConfig,
+      wallet: dependencies.wallet,
+      rules,
+      slowConsumer: config.slowConsumer,
+      closing: config.closing,
+      metrics: dependencies.metrics,
+      logger: dependencies.logger,
+      shutdownSignal: dependencies.shutdownSignal,
+    });
+  });
+  return backoffice;
+}
+
 function createBusConsumer(
   config: GatewayConfig,
   redis: GatewayRedis,
   namespace: PlayerNamespace,
+  backoffice: BackofficeNamespace | undefined,
   metrics: GatewayMetrics,
   logger: Logger,
 ): { bus: BusConnection; consumer: BusConsumer } {
@@ -162,7 +234,7 @@ function createBusConsumer(
     bindingPatterns: BUS_BINDING_PATTERNS,
     prefetch: config.busPrefetch,
     deduplicator,
-    handler: createBalancePusher({ brand: config.brand, namespace, deduplicator, metrics }),
+    handler: createEventPusher({ brand: config.brand, players: namespace, backoffice, deduplicator, metrics }),
     logger: busLogger,
     onOutcome: (outcome) => countConsumeOutcome(metrics, outcome),
   });
@@ -217,7 +289,7 @@ function listen(httpServer: HttpServer, host: string, port: number): Promise<num
 /**
  * Drain order: stop consuming first, so unacknowledged deliveries return to
  * the queue for the other replicas while players are still being moved, then
- * send players away. Readiness already reports 503 and new handshakes are
+ * send players and staff away. Readiness already reports 503 and new handshakes are
  * rejected with GATEWAY_ERR_DRAINING. The HTTP listener stays open until the
  * end so probes can read that.
  */
@@ -226,7 +298,10 @@ async function drainParts(parts: GatewayParts, metrics: GatewayMetrics): Promise
   logger.info({ periodMs: config.drain.periodMs }, 'draining the gateway');
 
   await parts.consumer.stop();
-  await drainPlayers(parts.namespace, config.drain.periodMs, config.closing, metrics, logger);
+  await Promise.all([
+    drainPlayers(parts.namespace, config.drain.periodMs, config.closing, metrics, logger),
+    parts.backoffice === undefined ? undefined : drainBackoffice(parts.backoffice.sockets.values(), config.closing, metrics),
+  ]);
 }
 
 async function closeParts(parts: GatewayParts): Promise<void> {

@@ -18,7 +18,10 @@ interface EngineSocketInternals {
   transport?: { name?: string; socket?: { bufferedAmount?: number } };
 }
 
-export function measureOutgoingBuffer(socket: PlayerSocket): OutgoingBufferSize {
+/** The part of a socket of either namespace that the buffer checks read. */
+type WatchedSocket = Pick<PlayerSocket, 'conn'>;
+
+export function measureOutgoingBuffer(socket: WatchedSocket): OutgoingBufferSize {
   const engineSocket = socket.conn as unknown as EngineSocketInternals;
   const transport = engineSocket.transport;
   const bytes = transport?.name === 'websocket' ? (transport.socket?.bufferedAmount ?? 0) : 0;
@@ -37,7 +40,7 @@ export function measureOutgoingBuffer(socket: PlayerSocket): OutgoingBufferSize 
  * of the event loop, outside engine.io's send path.
  */
 export function watchOutgoingBuffer(
-  socket: PlayerSocket,
+  socket: WatchedSocket,
   limits: SlowConsumerConfig,
   onOverflow: (size: OutgoingBufferSize) => void,
 ): () => void {

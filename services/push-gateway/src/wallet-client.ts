@@ -1,14 +1,15 @@
 import { backoffDelayMs, CroupierError, sleep } from '@croupier/shared';
-import type { BalanceSnapshot } from '@croupier/shared/contracts';
+import type { BalanceSnapshot, PlayerTransaction, TransactionKind } from '@croupier/shared/contracts';
 import type { Logger } from 'pino';
 import type { WalletClientConfig } from './config.js';
 import { gatewayErrors } from './errors.js';
 
 /**
- * Reads balance snapshots from the wallet's HTTP API
- * (`GET /v1/players/:playerId/balance`). Each attempt has its own timeout;
- * network failures, timeouts, 429 and 5xx are retried with jittered backoff,
- * other statuses are not.
+ * Reads balance snapshots (`GET /v1/players/:playerId/balance`) and, for the
+ * back office, transactions (`GET /v1/players/:playerId/transactions`) from
+ * the wallet's HTTP API. Each attempt has its own timeout; network failures,
+ * timeouts, 429 and 5xx are retried with jittered backoff, other statuses
+ * are not.
  */
 export class WalletClient {
   constructor(
@@ -17,20 +18,33 @@ export class WalletClient {
   ) {}
 
   async fetchSnapshot(playerId: string, signal: AbortSignal): Promise<BalanceSnapshot> {
+    const path = `/v1/players/${encodeURIComponent(playerId)}/balance`;
+    return this.withRetries('balance snapshot', playerId, signal, async () => checkSnapshot(await this.getJson(path, playerId, signal), playerId));
+  }
+
+  /** Reads the player's newest transactions, newest first, for the back office. */
+  async fetchTransactions(playerId: string, limit: number, signal: AbortSignal): Promise<PlayerTransaction[]> {
+    const path = `/v1/players/${encodeURIComponent(playerId)}/transactions?limit=${limit}`;
+    return this.withRetries('transaction list', playerId, signal, async () =>
+      checkTransactions(await this.getJson(path, playerId, signal), playerId),
+    );
+  }
+
+  private async withRetries<T>(what: string, playerId: string, signal: AbortSignal, attempt: () => Promise<T>): Promise<T> {
     const backoff = { initialDelayMs: this.config.retryDelayMs, maxDelayMs: this.config.retryDelayMs * 10 };
     let lastProblem = 'no attempt made';
 
-    for (let attempt = 1; attempt <= this.config.attemptsMax && !signal.aborted; attempt += 1) {
+    for (let attemptNumber = 1; attemptNumber <= this.config.attemptsMax && !signal.aborted; attemptNumber += 1) {
       try {
-        return await this.fetchOnce(playerId, signal);
+        return await attempt();
       } catch (error) {
         if (error instanceof CroupierError && error.code !== 'GATEWAY_ERR_WALLET_UNAVAILABLE') throw error;
         lastProblem = error instanceof Error ? error.message : String(error);
       }
 
-      if (attempt < this.config.attemptsMax) {
-        const delayMs = backoffDelayMs(attempt, backoff);
-        this.logger.warn({ playerId, attempt, delayMs, problem: lastProblem }, 'wallet snapshot request failed, retrying');
+      if (attemptNumber < this.config.attemptsMax) {
+        const delayMs = backoffDelayMs(attemptNumber, backoff);
+        this.logger.warn({ playerId, attempt: attemptNumber, delayMs, problem: lastProblem }, `wallet ${what} request failed, retrying`);
         await sleep(delayMs, signal);
       }
     }
@@ -39,8 +53,8 @@ export class WalletClient {
     throw gatewayErrors.walletUnavailable(playerId, this.config.attemptsMax, lastProblem);
   }
 
-  private async fetchOnce(playerId: string, signal: AbortSignal): Promise<BalanceSnapshot> {
-    const url = `${this.config.baseUrl.replace(/\/$/, '')}/v1/players/${encodeURIComponent(playerId)}/balance`;
+  private async getJson(path: string, playerId: string, signal: AbortSignal): Promise<unknown> {
+    const url = `${this.config.baseUrl.replace(/\/$/, '')}${path}`;
     let response: Response;
     try {
       response = await fetch(url, {
@@ -57,17 +71,21 @@ export class WalletClient {
     }
     if (!response.ok) {
       await response.body?.cancel();
-      throw gatewayErrors.walletRejected(playerId, response.status);
+      throw walletRejected(playerId, response.status);
     }
 
-    let body: unknown;
     try {
-      body = await response.json();
+      return await response.json();
     } catch {
       throw gatewayErrors.walletResponseInvalid(playerId, 'body is not JSON');
     }
-    return checkSnapshot(body, playerId);
   }
+}
+
+/** Builds walletRejected with the wallet's HTTP status in `details.upstreamStatus`, so callers can tell 404 from 401. */
+function walletRejected(playerId: string, status: number): CroupierError {
+  const error = gatewayErrors.walletRejected(playerId, status);
+  return new CroupierError(error.code, error.statusCode, error.message, { upstreamStatus: status });
 }
 
 function describeFetchError(error: unknown, timeoutMs: number): string {
@@ -112,4 +130,64 @@ export function checkSnapshot(body: unknown, playerId: string): BalanceSnapshot 
     balanceVersion: candidate.balanceVersion as number,
     takenAt: candidate.takenAt,
   };
+}
+
+const TRANSACTION_KINDS: ReadonlySet<string> = new Set<TransactionKind>([
+  'bet',
+  'win',
+  'rollback',
+  'deposit',
+  'withdrawal_requested',
+  'withdrawal_completed',
+  'withdrawal_failed',
+  'bonus',
+]);
+
+/**
+ * Checks the wallet's transaction list and maps it to the back office's
+ * view. End-of-round entries are left out because they move no money and
+ * the gateway pushes no event for them.
+ */
+export function checkTransactions(body: unknown, playerId: string): PlayerTransaction[] {
+  const list = typeof body === 'object' && body !== null ? (body as { transactions?: unknown }).transactions : undefined;
+  if (!Array.isArray(list)) throw gatewayErrors.walletResponseInvalid(playerId, 'transactions is not an array');
+
+  const transactions: PlayerTransaction[] = [];
+  for (const [index, entry] of list.entries()) {
+    if (typeof entry !== 'object' || entry === null) {
+      throw gatewayErrors.walletResponseInvalid(playerId, `transactions[${index}] is not an object`);
+    }
+    const candidate = entry as Record<string, unknown>;
+    if (candidate.type === 'end_round') continue;
+    if (typeof candidate.type !== 'string' || !TRANSACTION_KINDS.has(candidate.type)) {
+      throw gatewayErrors.walletResponseInvalid(playerId, `transactions[${index}].type ${JSON.stringify(candidate.type)} is unknown`);
+    }
+    const problem = findTransactionProblem(candidate);
+    if (problem !== undefined) throw gatewayErrors.walletResponseInvalid(playerId, `transactions[${index}].${problem}`);
+
+    transactions.push({
+      playerId,
+      kind: candidate.type as TransactionKind,
+      reference: candidate.reference as string,
+      currency: candidate.currency as string,
+      amountMinor: candidate.amountMinor as number,
+      provider: (candidate.provider as string | null | undefined) ?? null,
+      gameId: (candidate.gameId as string | null | undefined) ?? null,
+      roundId: (candidate.roundId as string | null | undefined) ?? null,
+      committedAt: candidate.committedAt as string,
+    });
+  }
+  return transactions;
+}
+
+function findTransactionProblem(candidate: Record<string, unknown>): string | undefined {
+  if (typeof candidate.reference !== 'string') return 'reference is not a string';
+  if (typeof candidate.currency !== 'string' || !/^[A-Z]{3}$/.test(candidate.currency)) return 'currency is not a three-letter code';
+  if (typeof candidate.amountMinor !== 'number' || !Number.isSafeInteger(candidate.amountMinor)) return 'amountMinor is not an integer';
+  if (typeof candidate.committedAt !== 'string' || Number.isNaN(Date.parse(candidate.committedAt))) return 'committedAt is not a timestamp';
+  for (const field of ['provider', 'gameId', 'roundId'] as const) {
+    const value = candidate[field];
+    if (value !== undefined && value !== null && typeof value !== 'string') return `${field} is not a string or null`;
+  }
+  return undefined;
 }

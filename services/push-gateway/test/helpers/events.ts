@@ -7,6 +7,8 @@ import {
   ROUTING_KEYS,
   type BalanceChangeReason,
   type EventEnvelope,
+  type FlagStatus,
+  type InterventionAction,
 } from '@croupier/shared/contracts';
 import { declareExchanges, EVENTS_EXCHANGE } from '@croupier/shared';
 
@@ -39,6 +41,103 @@ export function buildBalanceChanged(fields: BalanceChangedFields): EventEnvelope
       balanceVersion: fields.balanceVersion,
       reason: fields.reason ?? 'deposit',
       transactionId: randomUUID(),
+    },
+  };
+}
+
+export interface InterventionFields {
+  brand: string;
+  playerId: string;
+  actions?: InterventionAction[];
+  message?: string;
+  interventionId?: string;
+  flagId?: string | null;
+  id?: string;
+}
+
+/** Builds a valid InterventionTriggered envelope as the rules service would publish it. */
+export function buildInterventionTriggered(fields: InterventionFields): EventEnvelope<'InterventionTriggered'> {
+  const now = formatIsoMicros(nowEpochMicros());
+  return {
+    id: fields.id ?? randomUUID(),
+    type: 'InterventionTriggered',
+    schemaVersion: CURRENT_SCHEMA_VERSION,
+    brand: fields.brand,
+    playerId: fields.playerId,
+    occurredAt: now,
+    committedAt: now,
+    data: {
+      interventionId: fields.interventionId ?? randomUUID(),
+      ruleId: 'deposits-per-day',
+      ruleKind: 'windowed_sum',
+      severity: 'medium',
+      actions: fields.actions ?? ['prompt'],
+      message: fields.message ?? 'You have deposited a lot today. Take a break?',
+      triggeringEventId: randomUUID(),
+      triggeringCommittedAt: now,
+      windowStart: now,
+      windowEnd: now,
+      currency: 'EUR',
+      values: { sumMinor: 60_000 },
+      thresholds: { sumMinor: 50_000 },
+      flagId: fields.flagId ?? null,
+    },
+  };
+}
+
+export interface FlagChangeFields {
+  brand: string;
+  playerId: string;
+  flagId?: string;
+  status: FlagStatus;
+  previousStatus?: FlagStatus | null;
+  note?: string | null;
+}
+
+/** Builds a valid ComplianceFlagChanged envelope as the rules service would publish it. */
+export function buildComplianceFlagChanged(fields: FlagChangeFields): EventEnvelope<'ComplianceFlagChanged'> {
+  const now = formatIsoMicros(nowEpochMicros());
+  return {
+    id: randomUUID(),
+    type: 'ComplianceFlagChanged',
+    schemaVersion: CURRENT_SCHEMA_VERSION,
+    brand: fields.brand,
+    playerId: fields.playerId,
+    occurredAt: now,
+    committedAt: now,
+    data: {
+      flagId: fields.flagId ?? randomUUID(),
+      interventionId: randomUUID(),
+      ruleId: 'deposits-per-day',
+      severity: 'high',
+      status: fields.status,
+      previousStatus: fields.previousStatus ?? null,
+      changedBy: 'rules',
+      note: fields.note ?? null,
+    },
+  };
+}
+
+/** Builds a valid BetPlaced envelope as the wallet's outbox relay would publish it. */
+export function buildBetPlaced(fields: { brand: string; playerId: string; amountMinor: number }): EventEnvelope<'BetPlaced'> {
+  const now = formatIsoMicros(nowEpochMicros());
+  return {
+    id: randomUUID(),
+    type: 'BetPlaced',
+    schemaVersion: CURRENT_SCHEMA_VERSION,
+    brand: fields.brand,
+    playerId: fields.playerId,
+    occurredAt: now,
+    committedAt: now,
+    data: {
+      provider: 'acme-games',
+      providerTransactionId: `bet-${randomUUID()}`,
+      roundId: `round-${randomUUID()}`,
+      gameId: 'starlight-slots',
+      currency: 'EUR',
+      amountMinor: fields.amountMinor,
+      fromCashMinor: fields.amountMinor,
+      fromBonusMinor: 0,
     },
   };
 }
