@@ -64,7 +64,7 @@ export interface RuleSet {
 }
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/** Longest window or idle gap a rule may use; entries are kept in Redis for that long. */
+/** Maximum window, idle gap or cooldown of a rule; entries stay in Redis for up to that long. */
 export const MAX_DURATION_MS = 400 * 86_400_000;
 
 /** Parses a duration such as "24h" into milliseconds; returns undefined when it is not one. */

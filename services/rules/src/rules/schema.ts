@@ -18,7 +18,9 @@ const AmountMinor = Type.Integer({ minimum: 1, description: 'Amount in the curre
 const CURRENCY_KEY_PATTERN = '^([A-Z]{3}|\\*)$';
 
 function perCurrency<T extends TSchema>(threshold: T) {
+  // additionalProperties: false rejects keys outside the pattern, such as `eur`.
   return Type.Record(Type.String({ pattern: CURRENCY_KEY_PATTERN }), threshold, {
+    additionalProperties: false,
     minProperties: 1,
     description: 'Thresholds by currency code; `*` applies to currencies not listed. A currency with no entry is not checked.',
   });
