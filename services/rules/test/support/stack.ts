@@ -84,6 +84,7 @@ export interface TestStack {
   published: EventEnvelope[];
   publish: <T extends EventType>(type: T, playerId: string, data: EventData<T>, options?: PublishOptions) => Promise<string>;
   publishRaw: (routingKey: string, body: Buffer, redelivery?: boolean) => Promise<void>;
+  /** Stops and starts the service; `env` overrides settings for this and later restarts. */
   restart: (env?: Record<string, string>) => Promise<void>;
   close: () => Promise<void>;
 }
@@ -141,6 +142,8 @@ export async function startStack(rulesYaml: string, env: Record<string, string> 
     return service;
   };
 
+  // Settings passed to restart() stay in force for later restarts.
+  let lastOverrides: Record<string, string> = {};
   const stack: TestStack = {
     brand,
     amqpUrl: vhost.amqpUrl,
@@ -162,9 +165,10 @@ export async function startStack(rulesYaml: string, env: Record<string, string> 
       channel.publish(EVENTS_EXCHANGE, routingKey, body, { persistent: true });
       await channel.waitForConfirms();
     },
-    restart: async (overrides) => {
+    restart: async (overrides = {}) => {
       await stack.service.stop();
-      stack.service = await startService(overrides);
+      lastOverrides = { ...lastOverrides, ...overrides };
+      stack.service = await startService(lastOverrides);
     },
     close: async () => {
       await stack.service.stop();
