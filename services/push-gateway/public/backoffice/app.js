@@ -300,7 +300,7 @@ function request(eventName, ...payload) {
       return;
     }
     state.socket.timeout(10_000).emit(eventName, ...payload, (error, result) => {
-      if (error) resolve({ ok: false, error: { code: 'CLIENT_TIMEOUT', message: 'The gateway did not answer in time; try again.' } });
+      if (error) resolve({ ok: false, error: { code: 'CLIENT_TIMEOUT', message: 'The gateway request timed out; try again.' } });
       else resolve(result);
     });
   });
