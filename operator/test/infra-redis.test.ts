@@ -6,7 +6,8 @@ import { brandRedisPrefix } from '@croupier/shared';
 import { findFreePort, infraSettings, uniqueBrand, waitFor } from '@croupier/shared/testing';
 import { InfrastructureError } from '../src/infra/errors.js';
 import { redisUser } from '../src/infra/names.js';
-import { BRAND_REDIS_COMMANDS, channelPatterns, RedisProvisioner } from '../src/infra/redis.js';
+import { BRAND_REDIS_COMMANDS } from '@croupier/shared';
+import { channelPatterns, RedisProvisioner } from '../src/infra/redis.js';
 import type { CacheDesired, RedisTarget } from '../src/infra/types.js';
 
 const redisUrl = new URL(infraSettings().redisUrl);
@@ -105,7 +106,7 @@ describe('Redis provisioner', () => {
       );
       assert.deepEqual(
         (user.get('commands') as string).split(' ').sort(),
-        ['-@all', ...BRAND_REDIS_COMMANDS.map((command) => `+${command}`)].sort(),
+        ['-@all', ...BRAND_REDIS_COMMANDS[service].map((command) => `+${command}`)].sort(),
         `${service} commands`,
       );
     }
@@ -115,10 +116,13 @@ describe('Redis provisioner', () => {
     const admins = (await admin.call('ACL', 'CAT', 'admin')) as string[];
     const dangerous = (await admin.call('ACL', 'CAT', 'dangerous')) as string[];
     const forbidden = new Set([...admins, ...dangerous]);
-    assert.deepEqual(
-      BRAND_REDIS_COMMANDS.filter((command) => forbidden.has(command)),
-      ['info'],
-    );
+    for (const service of ['gateway', 'rules'] as const) {
+      assert.deepEqual(
+        BRAND_REDIS_COMMANDS[service].filter((command: string) => forbidden.has(command)),
+        ['info'],
+        `${service} commands`,
+      );
+    }
   });
 
   it('second ensure writes nothing', async () => {

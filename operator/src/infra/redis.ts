@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { brandRedisPrefix, socketIoAdapterKey } from '@croupier/shared';
-import { PLAYER_NAMESPACE } from '@croupier/shared/contracts';
+import { BRAND_REDIS_COMMANDS, brandRedisPrefix, socketIoAdapterKey } from '@croupier/shared';
+import { BACKOFFICE_NAMESPACE, PLAYER_NAMESPACE } from '@croupier/shared/contracts';
 import { Redis } from 'ioredis';
 import { InfrastructureError } from './errors.js';
 import { redisUser } from './names.js';
@@ -10,8 +10,7 @@ type CacheService = keyof CacheDesired;
 const SERVICES: readonly CacheService[] = ['gateway', 'rules'];
 
 /**
- * Commands a brand's Redis users may run, which are the ones the push gateway
- * sends:
+ * Commands a brand's Redis users may run. For the push gateway:
  *
  * - ioredis on every connect: CLIENT SETNAME (the connection name) and INFO
  *   (the ready check). INFO is in the `@dangerous` category because it shows
@@ -28,25 +27,15 @@ const SERVICES: readonly CacheService[] = ['gateway', 'rules'];
  * NOTE: ioredis also sends CLIENT SETINFO, which Redis 7.2 added. Redis 7.0
  * rejects `+client|setinfo` as an unknown command, so it is not granted, and
  * on Redis 7.2 and later each connect leaves a NOPERM entry in ACL LOG,
- * which ioredis ignores. The rules service has no Redis client yet and gets
- * the same commands as the gateway.
+ * which ioredis ignores.
+ *
+ * The command lists live in `@croupier/shared` (BRAND_REDIS_COMMANDS), next
+ * to the services that use them; Redis checks each command a Lua script runs
+ * against the same ACL user, so the key prefix holds inside scripts too.
  */
-export const BRAND_REDIS_COMMANDS: readonly string[] = [
-  'client|setname',
-  'info',
-  'get',
-  'set',
-  'del',
-  'publish',
-  'subscribe',
-  'unsubscribe',
-  'psubscribe',
-  'punsubscribe',
-  'pubsub|numsub',
-];
 
-/** Namespaces of the gateway's socket.io server: the default one, always created, and the players' one. */
-const GATEWAY_SOCKET_IO_NAMESPACES = ['/', PLAYER_NAMESPACE];
+/** Namespaces of the gateway's socket.io server: the default one, always created, the players' and the staff's. */
+const GATEWAY_SOCKET_IO_NAMESPACES = ['/', PLAYER_NAMESPACE, BACKOFFICE_NAMESPACE];
 
 /**
  * Returns the channel patterns of a service's user. Redis accepts a
@@ -193,7 +182,7 @@ export class RedisProvisioner implements Provisioner<CacheDesired> {
     const expected = {
       keys: keyPatterns(brand).map((pattern) => `~${pattern}`),
       channels: channelPatterns(brand, service).map((pattern) => `&${pattern}`),
-      commands: ['-@all', ...BRAND_REDIS_COMMANDS.map((command) => `+${command}`)],
+      commands: ['-@all', ...BRAND_REDIS_COMMANDS[service].map((command) => `+${command}`)],
     };
 
     const reply = await this.run(`ACL GETUSER ${user}`, (redis) => redis.call('ACL', 'GETUSER', user));

@@ -4,26 +4,11 @@ import { rename, symlink, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { brandRedisPrefix } from '@croupier/shared';
+import { BRAND_REDIS_COMMANDS, brandRedisPrefix } from '@croupier/shared';
 import { infraSettings } from '@croupier/shared/testing';
 import { at, HOUR_MS, TEST_RULES } from './support/rules-fixture.js';
 import { consumedCount, interventionsOf, startStack, waitFor, waitForConsumed, type TestStack } from './support/stack.js';
 
-/** Commands the operator grants the brand's rules user today, plus those the rules service needs (see README). */
-const RULES_REDIS_COMMANDS = [
-  'client|setname',
-  'info',
-  'get',
-  'set',
-  'del',
-  'evalsha',
-  'eval',
-  'zadd',
-  'zrange',
-  'zrangebyscore',
-  'zremrangebyscore',
-  'pexpire',
-];
 
 describe('rules service lifecycle', () => {
   let stack: TestStack;
@@ -32,13 +17,13 @@ describe('rules service lifecycle', () => {
 
   before(async () => {
     // Run the service as a Redis user limited like the operator's rules user,
-    // so a command missing from the list above fails this suite.
+    // so a command missing from BRAND_REDIS_COMMANDS.rules fails this suite.
     admin = new Redis(infraSettings().redisUrl);
     aclUser = `rules-test-${randomBytes(4).toString('hex')}`;
     const password = randomBytes(16).toString('hex');
     const brandPlaceholder = await startStack(TEST_RULES);
     const prefix = brandRedisPrefix(brandPlaceholder.brand);
-    await admin.call('ACL', 'SETUSER', aclUser, 'reset', 'on', `>${password}`, `~${prefix}*`, `&${prefix}*`, '-@all', ...RULES_REDIS_COMMANDS.map((command) => `+${command}`));
+    await admin.call('ACL', 'SETUSER', aclUser, 'reset', 'on', `>${password}`, `~${prefix}*`, `&${prefix}*`, '-@all', ...BRAND_REDIS_COMMANDS.rules.map((command) => `+${command}`));
     stack = brandPlaceholder;
     const url = new URL(infraSettings().redisUrl);
     url.username = aclUser;
