@@ -29,6 +29,8 @@ export const OperatorEnvSchema = Type.Object({
   OPERATOR_IMAGE_GATEWAY: Type.String({ default: 'ghcr.io/croupier/push-gateway:0.1.0' }),
   /** `{brand}` is replaced by the brand id; empty means the in-cluster Service URL. */
   OPERATOR_GATEWAY_URL_TEMPLATE: Type.String({ default: '' }),
+  /** Mail relay the rules engines send compliance email through, such as `smtp://mail.infra.svc:25`; empty leaves the service default. */
+  OPERATOR_SMTP_URL: Type.String({ default: '', pattern: '^(smtps?://.+)?$' }),
   /** Timeout of one call to RabbitMQ, Redis or PostgreSQL during reconcile. */
   OPERATOR_INFRASTRUCTURE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
   LOG_LEVEL: Type.String({ default: 'info' }),

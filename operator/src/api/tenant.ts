@@ -120,6 +120,14 @@ export const TenantSpecSchema = Type.Object({
     description: 'ISO 4217 codes of the currencies players may hold.',
   }),
   rules: Type.Optional(RulesSchema),
+  complianceEmail: Type.Optional(
+    Type.String({
+      minLength: 3,
+      maxLength: 254,
+      pattern: '^[^@\\s]+@[^@\\s]+$',
+      description: "Mailbox of the licensee's compliance team, for rules with the email action.",
+    }),
+  ),
   services: Type.Object(
     {
       wallet: ServiceSpecSchema,

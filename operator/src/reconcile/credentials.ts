@@ -25,6 +25,7 @@ export const CREDENTIAL_KEYS = [
   'postgres-wallet-password',
   'postgres-rules-password',
   'player-token-secret',
+  'staff-token-secret',
   'wallet-api-key',
   'payment-secret',
   'provider-secret',

@@ -41,6 +41,7 @@ export function serviceEnvironment(
   namespace: string,
   profiles: BrandProfiles,
   credentials: BrandCredentials,
+  mail: { smtpUrl: string },
 ): Record<ServiceName, Record<string, string>> {
   const brand = tenant.spec.brand;
   return {
@@ -58,8 +59,6 @@ export function serviceEnvironment(
       // should restrict new accounts to once it reads the variable.
       WALLET_CURRENCIES: tenant.spec.currencies.join(','),
     },
-    // NOTE: the rules engine arrives with its own issue; these are the
-    // connections it is given, and the variable names it is expected to read.
     rules: {
       BRAND: brand,
       HOST: '0.0.0.0',
@@ -68,6 +67,9 @@ export function serviceEnvironment(
       REDIS_URL: redisUrl(profiles.cache, brand, 'rules', credentials['redis-rules-password']),
       DATABASE_URL: databaseUrl(profiles.database, brand, 'rules', credentials['postgres-rules-password']),
       RULES_FILE: `/etc/croupier/rules/${RULES_KEY}`,
+      STAFF_TOKEN_SECRET: credentials['staff-token-secret'],
+      ...(mail.smtpUrl === '' ? {} : { SMTP_URL: mail.smtpUrl }),
+      ...(tenant.spec.complianceEmail === undefined ? {} : { RULES_COMPLIANCE_EMAIL: tenant.spec.complianceEmail }),
     },
     gateway: {
       BRAND: brand,
@@ -78,6 +80,8 @@ export function serviceEnvironment(
       PLAYER_TOKEN_SECRET: credentials['player-token-secret'],
       WALLET_BASE_URL: `http://${WORKLOAD_NAMES.wallet}.${namespace}.svc:${HTTP_PORT}`,
       WALLET_API_KEY: credentials['wallet-api-key'],
+      STAFF_TOKEN_SECRET: credentials['staff-token-secret'],
+      RULES_BASE_URL: `http://${WORKLOAD_NAMES.rules}.${namespace}.svc:${HTTP_PORT}`,
     },
   };
 }

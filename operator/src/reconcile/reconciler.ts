@@ -129,7 +129,7 @@ export class Reconciler {
   }
 
   private desired(tenant: Tenant, namespace: string, profiles: BrandProfiles, credentials: BrandCredentials, rulesText: string): DesiredObject[][] {
-    const env = serviceEnvironment(tenant, namespace, profiles, credentials);
+    const env = serviceEnvironment(tenant, namespace, profiles, credentials, { smtpUrl: this.deps.config.OPERATOR_SMTP_URL });
     const images: Record<ServiceName, string> = {
       wallet: this.deps.config.OPERATOR_IMAGE_WALLET,
       rules: this.deps.config.OPERATOR_IMAGE_RULES,

@@ -101,6 +101,12 @@ describe('back office API', () => {
     const ghost = await call('GET', '/flags', { token: unknownStaff.token });
     assert.equal(ghost.status, 401);
     assert.equal(ghost.body.error?.code, 'RULES_ERR_STAFF_DISABLED');
+
+    // A signed token whose subject is not a staff id at all is refused the same way, not a 500.
+    const oddSubject = await signStaffToken(STAFF_TOKEN_SECRET, { staffId: 'not-a-uuid', username: 'odd', brand: stack.brand, role: 'agent', ttlSeconds: 60 });
+    const odd = await call('GET', '/flags', { token: oddSubject.token });
+    assert.equal(odd.status, 401);
+    assert.equal(odd.body.error?.code, 'RULES_ERR_STAFF_DISABLED');
   });
 
   test('flag lifecycle is audited and published', async () => {

@@ -34,7 +34,12 @@ export async function findStaffByUsername(pool: pg.Pool, username: string): Prom
   return rows[0] === undefined ? undefined : toAccount(rows[0]);
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Returns the account, or undefined when none has this id (including an id that is not a UUID). */
 export async function findStaffById(pool: pg.Pool, staffId: string): Promise<StaffAccount | undefined> {
+  // A validly signed token can still carry any subject; it must not reach the uuid column as such.
+  if (!UUID.test(staffId)) return undefined;
   const { rows } = await pool.query<StaffRow>('SELECT * FROM rules.staff WHERE staff_id = $1', [staffId]);
   return rows[0] === undefined ? undefined : toAccount(rows[0]);
 }
