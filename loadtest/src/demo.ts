@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { infraSettings } from '@croupier/shared/testing';
+import { infraSettings, type InfraSettings } from '@croupier/shared/testing';
+import { DEMO_OFFICER, runComplianceScenario, type ComplianceResult } from './compliance-scenario.js';
 import { formatSummary } from './latency.js';
 import { PlayerFleet, type DeliveryReport } from './player-fleet.js';
 import { emptyTally, forEachConcurrently, playSession, type SessionTally } from './session.js';
@@ -10,7 +11,9 @@ import { REPOSITORY_ROOT } from './stack/service-process.js';
 const USAGE = `Usage: demo [options]
 
 Runs two brands end to end on this machine and replays provider sessions
-while simulated players watch their balances through the push gateways.
+while simulated players watch their balances through the push gateways. In
+each brand a compliance player's deposits fire two behaviour rules, and the
+demo prints the interventions and their latency.
 
 Options:
   --players N           players per brand (default 300)
@@ -34,8 +37,11 @@ interface BrandResult {
   delivery: DeliveryReport;
   committedChanges: number;
   balanceMismatches: number;
+  compliance: ComplianceResult;
   exitCodes: Array<number | null>;
 }
+
+const DEMO_RULES_FILE = path.join(REPOSITORY_ROOT, 'loadtest/config/demo-rules.yaml');
 
 const BRANDS = [
   { brand: 'alpha', currency: 'EUR' },
@@ -85,8 +91,14 @@ function readOptions(): DemoOptions {
   };
 }
 
-async function runBrand(stack: BrandStack, currency: string, options: DemoOptions): Promise<Omit<BrandResult, 'exitCodes'>> {
+async function runBrand(stack: BrandStack, infra: InfraSettings, currency: string, options: DemoOptions): Promise<Omit<BrandResult, 'exitCodes'>> {
   const api = stack.walletApi;
+  // Runs alongside the sessions. Settled at once, so a failure surfaces where it is
+  // awaited below instead of as an unhandled rejection that would skip stopping the services.
+  const compliance = runComplianceScenario(stack, infra, currency).then(
+    (result) => ({ result }),
+    (error: unknown) => ({ error }),
+  );
   const playerIds = Array.from({ length: options.players }, (_, index) => `${stack.brand}-player-${index + 1}`);
   await forEachConcurrently(playerIds, 50, async (playerId) => {
     const reply = await api.createPlayer(playerId, currency);
@@ -128,7 +140,9 @@ async function runBrand(stack: BrandStack, currency: string, options: DemoOption
     }
   });
   fleet.close();
-  return { brand: stack.brand, tally, delivery, committedChanges, balanceMismatches };
+  const settled = await compliance;
+  if ('error' in settled) throw settled.error;
+  return { brand: stack.brand, tally, delivery, committedChanges, balanceMismatches, compliance: settled.result };
 }
 
 function printResult(result: BrandResult): void {
@@ -148,6 +162,20 @@ function printResult(result: BrandResult): void {
   ];
   console.log(`\nbrand ${result.brand}`);
   for (const [label, value] of rows) console.log(`  ${label.padEnd(27)}${value}`);
+  printCompliance(result.compliance);
+}
+
+function printCompliance(result: ComplianceResult): void {
+  console.log(`  interventions for ${result.playerId} (three deposits of 9,500.00):`);
+  for (const row of result.interventions) {
+    const values = Object.entries(row.values).map(([name, value]) => `${name} ${value}`).join(', ');
+    const prompt = row.eventToPromptMs === undefined ? 'no prompt (flag only)' : `prompt on the player's socket after ${row.eventToPromptMs.toFixed(1)} ms`;
+    console.log(`    ${row.ruleId.padEnd(24)} ${row.ruleKind.padEnd(12)} ${values}`);
+    console.log(`    ${''.padEnd(24)} event to intervention ${row.eventToInterventionMs.toFixed(1)} ms; ${prompt}`);
+  }
+  if (result.missingRules.length > 0) console.log(`    MISSING: ${result.missingRules.join(', ')} did not fire`);
+  const flags = result.openFlags.map((flag) => `${flag.ruleId} (${flag.severity}, ${flag.status})`).join(', ') || 'none';
+  console.log(`  compliance flags            ${flags}`);
 }
 
 function isFailure(result: BrandResult): boolean {
@@ -155,6 +183,7 @@ function isFailure(result: BrandResult): boolean {
     result.delivery.lost > 0 ||
     result.balanceMismatches > 0 ||
     result.tally.unexpectedErrors.size > 0 ||
+    result.compliance.missingRules.length > 0 ||
     result.exitCodes.some((code) => code !== 0)
   );
 }
@@ -169,13 +198,13 @@ async function main(): Promise<void> {
   const logDirectory = path.join(REPOSITORY_ROOT, '.infra', 'demo-logs');
   const startedAtMs = Date.now();
 
-  log(`starting ${BRANDS.length} brands, each with a wallet and ${options.gateways} gateway replicas (logs in ${logDirectory})`);
+  log(`starting ${BRANDS.length} brands, each with a wallet, a rules engine and ${options.gateways} gateway replicas (logs in ${logDirectory})`);
   const stacks: BrandStack[] = [];
   try {
     for (const { brand } of BRANDS) {
-      stacks.push(await BrandStack.start({ brand, infra, gatewayReplicas: options.gateways, logDirectory }));
+      stacks.push(await BrandStack.start({ brand, infra, gatewayReplicas: options.gateways, logDirectory, rules: { file: DEMO_RULES_FILE, env: { RULES_STAFF_SEED: JSON.stringify([DEMO_OFFICER]) } } }));
     }
-    const outcomes = await Promise.all(stacks.map((stack, index) => runBrand(stack, BRANDS[index]?.currency ?? 'EUR', options)));
+    const outcomes = await Promise.all(stacks.map((stack, index) => runBrand(stack, infra, BRANDS[index]?.currency ?? 'EUR', options)));
 
     const results: BrandResult[] = [];
     for (const [index, stack] of stacks.entries()) {

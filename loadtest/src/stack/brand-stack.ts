@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { deleteVhost, ensureVhost, signPlayerToken, vhostAmqpUrl } from '@croupier/shared';
+import { brandRedisPrefix, deleteVhost, ensureVhost, signPlayerToken, vhostAmqpUrl } from '@croupier/shared';
+import { Redis } from 'ioredis';
 import { findFreePort, type InfraSettings } from '@croupier/shared/testing';
 import { WalletApi } from '../wallet-api.js';
 import { ServiceProcess } from './service-process.js';
@@ -15,6 +16,8 @@ export interface BrandStackOptions {
   /** Extra environment for the wallet and the gateways, such as pool sizes. */
   walletEnv?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
+  /** Starts the rules engine with this rule file; without it the brand runs no rules. */
+  rules?: { file: string; env?: Record<string, string> };
 }
 
 interface BrandSecrets {
@@ -22,6 +25,7 @@ interface BrandSecrets {
   paymentSecret: string;
   apiKey: string;
   playerTokenSecret: string;
+  staffTokenSecret: string;
 }
 
 /**
@@ -40,6 +44,8 @@ export class BrandStack {
     readonly walletUrl: string,
     readonly gatewayUrls: string[],
     private readonly secrets: BrandSecrets,
+    readonly rules: ServiceProcess | undefined,
+    readonly rulesUrl: string | undefined,
   ) {
     this.walletApi = new WalletApi({
       baseUrl: walletUrl,
@@ -56,8 +62,12 @@ export class BrandStack {
       paymentSecret: randomSecret(),
       apiKey: randomSecret(),
       playerTokenSecret: randomSecret(),
+      staffTokenSecret: randomSecret(),
     };
     const databaseUrl = await recreateDatabase(options.infra.pgUrl, databaseName(options.brand));
+    // Rules aggregates and gateway state of an older run would carry over: a rule that fired
+    // then would not fire again within its window.
+    await clearRedisPrefix(options.infra.redisUrl, brandRedisPrefix(options.brand));
     // Recreate the vhost too, so a run never meets queues or exchanges left by an older one.
     const amqpUser = decodeURIComponent(new URL(options.infra.amqpUrl).username);
     await deleteVhost(options.infra.managementUrl, options.brand);
@@ -86,6 +96,38 @@ export class BrandStack {
     });
     await wallet.start();
 
+    let rules: ServiceProcess | undefined;
+    let rulesUrl: string | undefined;
+    if (options.rules !== undefined) {
+      // In a cluster the operator creates this schema for the rules role; here the admin does.
+      await createSchema(databaseUrl, 'rules');
+      const rulesPort = await findFreePort();
+      rulesUrl = `http://127.0.0.1:${rulesPort}`;
+      rules = new ServiceProcess({
+        name: `${options.brand}-rules`,
+        entry: 'services/rules/src/main.ts',
+        logDirectory: options.logDirectory,
+        readinessUrl: `${rulesUrl}/readyz`,
+        env: {
+          BRAND: options.brand,
+          HOST: '127.0.0.1',
+          PORT: String(rulesPort),
+          AMQP_URL: amqpUrl,
+          REDIS_URL: options.infra.redisUrl,
+          DATABASE_URL: databaseUrl,
+          RULES_FILE: options.rules.file,
+          STAFF_TOKEN_SECRET: secrets.staffTokenSecret,
+          ...options.rules.env,
+        },
+      });
+      try {
+        await rules.start();
+      } catch (error) {
+        await wallet.stop();
+        throw error;
+      }
+    }
+
     const gatewayPorts = await Promise.all(Array.from({ length: options.gatewayReplicas }, () => findFreePort()));
     const gateways = gatewayPorts.map(
       (port, index) =>
@@ -103,6 +145,8 @@ export class BrandStack {
             PLAYER_TOKEN_SECRET: secrets.playerTokenSecret,
             WALLET_BASE_URL: walletUrl,
             WALLET_API_KEY: secrets.apiKey,
+            // The back office needs the rules service; without it the gateway serves players only.
+            ...(rulesUrl === undefined ? {} : { STAFF_TOKEN_SECRET: secrets.staffTokenSecret, RULES_BASE_URL: rulesUrl }),
             ...options.gatewayEnv,
           },
         }),
@@ -110,12 +154,12 @@ export class BrandStack {
     try {
       await Promise.all(gateways.map((gateway) => gateway.start()));
     } catch (error) {
-      await Promise.all([wallet.stop(), ...gateways.map((gateway) => gateway.stop())]);
+      await Promise.all([wallet.stop(), rules?.stop(), ...gateways.map((gateway) => gateway.stop())]);
       throw error;
     }
 
     const gatewayUrls = gatewayPorts.map((port) => `http://127.0.0.1:${port}`);
-    return new BrandStack(options.brand, wallet, gateways, walletUrl, gatewayUrls, secrets);
+    return new BrandStack(options.brand, wallet, gateways, walletUrl, gatewayUrls, secrets, rules, rulesUrl);
   }
 
   /** Signs a player token locally, as the wallet would, to spare thousands of HTTP calls in benchmarks. */
@@ -124,12 +168,18 @@ export class BrandStack {
     return token;
   }
 
-  /** Stops the gateways, then the wallet, each with SIGTERM; returns the processes' exit codes. */
+  /** Secret the rules service signs staff tokens with; the gateways verify them. */
+  get staffTokenSecret(): string {
+    return this.secrets.staffTokenSecret;
+  }
+
+  /** Stops the gateways, then the rules engine and the wallet, each with SIGTERM; returns the processes' exit codes. */
   async stop(): Promise<Array<number | null>> {
     this.walletApi.close();
     const gatewayCodes = await Promise.all(this.gateways.map((gateway) => gateway.stop()));
+    const rulesCode = this.rules === undefined ? [] : [await this.rules.stop()];
     const walletCode = await this.wallet.stop();
-    return [...gatewayCodes, walletCode];
+    return [...gatewayCodes, ...rulesCode, walletCode];
   }
 }
 
@@ -151,6 +201,31 @@ function randomSecret(): string {
 
 export function databaseName(brand: string): string {
   return `croupier_${brand.replace(/-/g, '_')}`;
+}
+
+async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function createSchema(databaseUrl: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(schema)}`);
+  } finally {
+    await client.end();
+  }
 }
 
 /** Drops and creates the brand's database so every run starts from an empty ledger. */

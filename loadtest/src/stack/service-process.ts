@@ -19,6 +19,12 @@ export interface ServiceProcessOptions {
   readinessTimeoutMs?: number;
 }
 
+/** Children still running; killed when this process exits, even on a crash, so none outlive a failed run. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /**
  * One Croupier service running as a child process from its TypeScript
  * sources, the way the demo and the benchmarks run a brand's stack.
@@ -49,9 +55,11 @@ export class ServiceProcess {
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     this.child = child;
+    running.add(child);
     this.exitCode = null;
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
+        running.delete(child);
         this.exitCode = code ?? (signal === null ? null : 128);
         resolve(this.exitCode);
       });

@@ -40,6 +40,7 @@ export function toInterventionPrompt(event: EventEnvelope<'InterventionTriggered
     severity: event.data.severity,
     message: event.data.message,
     triggeredAt: event.committedAt,
+    triggeringCommittedAt: event.data.triggeringCommittedAt,
   };
 }
 

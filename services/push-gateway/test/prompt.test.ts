@@ -58,6 +58,7 @@ describe('intervention prompts', () => {
     assert.equal(prompt?.severity, 'medium', 'the severity comes from the event');
     assert.equal(prompt?.ruleId, 'deposits-per-day', 'the rule id comes from the event');
     assert.equal(prompt?.triggeredAt, event.committedAt, 'triggeredAt is the commit time');
+    assert.equal(prompt?.triggeringCommittedAt, event.data.triggeringCommittedAt, 'the triggering event commit time is passed on');
     assert.equal(await readMetric(gateway.url, 'push_gateway_intervention_prompts_emitted_total'), 1, 'one prompt counted');
   });
 

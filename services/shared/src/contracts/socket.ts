@@ -89,6 +89,8 @@ export interface InterventionPrompt {
   message: string;
   /** When the rules service committed the intervention, ISO 8601. */
   triggeredAt: string;
+  /** When the wallet committed the event that fired the rule, ISO 8601; clients subtract it for event-to-prompt latency. */
+  triggeringCommittedAt: string;
 }
 
 // ---------------------------------------------------------------------------
