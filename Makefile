@@ -22,11 +22,15 @@ operator-sandbox: ## Run the operator on a local API server and onboard a sample
 	bash scripts/operator-sandbox.sh $(if $(KEEP),--keep,)
 
 .PHONY: bench
-bench: bench-balance bench-operator ## Run every benchmark and rewrite docs/benchmarks.md.
+bench: bench-balance bench-rules bench-operator ## Run every benchmark and rewrite docs/benchmarks.md.
 
 .PHONY: bench-balance
 bench-balance: ## Measure balance-path latency and throughput (about 6 minutes).
 	bash scripts/bench.sh
+
+.PHONY: bench-rules
+bench-rules: ## Measure event-to-intervention latency of the rules engine at 1,000 events/s (about 1 minute).
+	bash scripts/bench-rules.sh
 
 .PHONY: bench-operator
 bench-operator: ## Measure Tenant onboarding, idle API load and operator memory (about 5 minutes).
