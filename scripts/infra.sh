@@ -27,6 +27,8 @@ Commands:
   start-redis,    stop-redis,    restart-redis
                      Start, stop, or stop then start one server. Start commands wait
                      until the server responds.
+  install-browser    Install Debian's chromium when missing, for the back office
+                     browser tests. Starts nothing.
   help               Print this text.
 
 Settings (environment variables, defaults in brackets):
@@ -344,6 +346,9 @@ missing_packages() {
       redis)
         command -v redis-server >/dev/null || echo redis-server
         command -v redis-cli >/dev/null || echo redis-tools
+        ;;
+      browser)
+        command -v chromium >/dev/null || echo chromium
         ;;
     esac
   done
@@ -1006,7 +1011,7 @@ main() {
       ((failures == 0)) || return 3
       return 0
       ;;
-    up | down | start-* | stop-* | restart-*) ;;
+    up | down | start-* | stop-* | restart-* | install-browser) ;;
     *)
       log "Unknown command '$command'."
       usage_error
@@ -1030,6 +1035,9 @@ main() {
   acquire_lock
 
   case $command in
+    install-browser)
+      install_missing_packages browser
+      ;;
     up)
       install_missing_packages postgres rabbitmq redis
       start_postgres

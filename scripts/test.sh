@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/prepare.sh
+# The back office tests drive a real headless Chromium.
+scripts/infra.sh install-browser
 
 npx tsc -b
 npx eslint .

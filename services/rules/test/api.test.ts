@@ -255,7 +255,11 @@ describe('back office API', () => {
     assert.deepEqual(mail.to, ['compliance@example.test']);
     assert.match(mail.raw, /big-deposit-chf/);
     assert.match(mail.raw, /X-Croupier-Intervention: [0-9a-f-]{36}/);
-    const { rows } = await stack.service.pool.query('SELECT sent_at, attempts FROM rules.email_outbox WHERE sent_at IS NOT NULL');
-    assert.ok(rows.length >= 1);
+    // The SMTP server has the mail before the service records the send, so wait for the record.
+    const sent = await waitFor(async () => {
+      const { rows } = await stack.service.pool.query('SELECT sent_at, attempts FROM rules.email_outbox WHERE sent_at IS NOT NULL');
+      return rows.length >= 1 ? rows : undefined;
+    }, 'the email to be recorded as sent');
+    assert.ok(sent.length >= 1);
   });
 });
