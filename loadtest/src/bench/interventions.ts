@@ -29,13 +29,7 @@ const RESULTS_FILE = path.join(REPOSITORY_ROOT, 'docs/benchmark-results-rules.js
 /** Every tenth event is a deposit above the large-deposit threshold. */
 const LARGE_EVERY = 10;
 
-interface RulesReport {
-  date: string;
-  command: string;
-  machine: MachineDescription;
-  ratePerSecond: number;
-  durationSeconds: number;
-  players: number;
+interface RulesRun {
   published: number;
   achievedRatePerSecond: number;
   interventionsByRule: Record<string, number>;
@@ -43,14 +37,25 @@ interface RulesReport {
   latency: LatencySummary;
 }
 
+interface RulesReport {
+  date: string;
+  command: string;
+  machine: MachineDescription;
+  ratePerSecond: number;
+  durationSeconds: number;
+  players: number;
+  runs: RulesRun[];
+}
+
 const log = (message: string): void => console.log(`[bench-rules] ${message}`);
 
-function readOptions(): { rate: number; seconds: number; players: number; renderOnly: boolean; write: boolean } {
+function readOptions(): { rate: number; seconds: number; players: number; runs: number; renderOnly: boolean; write: boolean } {
   const { values } = parseArgs({
     options: {
       rate: { type: 'string', default: '1000' },
       seconds: { type: 'string', default: '30' },
       players: { type: 'string', default: '2000' },
+      runs: { type: 'string', default: '3' },
       'render-only': { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
     },
@@ -64,6 +69,7 @@ function readOptions(): { rate: number; seconds: number; players: number; render
     rate: positive('rate', values.rate),
     seconds: positive('seconds', values.seconds),
     players: positive('players', values.players),
+    runs: positive('runs', values.runs),
     renderOnly: values['render-only'],
     write: !values['no-write'],
   };
@@ -92,8 +98,8 @@ async function measure(options: ReturnType<typeof readOptions>): Promise<RulesRe
   const stack = await BrandStack.start({ brand: BRAND, infra, gatewayReplicas: 0, logDirectory, rules: { file: RULES_FILE } });
   const connection = new BusConnection({ url: vhostAmqpUrl(infra.amqpUrl, BRAND), connectionName: 'bench-rules', logger });
   const publisher = new BusPublisher(connection, logger);
-  const latency = new LatencyRecorder();
-  const interventionsByRule: Record<string, number> = {};
+  let latency = new LatencyRecorder();
+  let interventionsByRule: Record<string, number> = {};
   let recording = false;
   connection.onSetup(async (model) => {
     const channel = await model.createChannel();
@@ -124,18 +130,28 @@ async function measure(options: ReturnType<typeof readOptions>): Promise<RulesRe
     log('warming up for 5 s at 200 events/s');
     await runOpenLoop(200, 5, (index) => publish(1_000_000 + index));
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    recording = true;
-    log(`publishing ${options.rate} events/s for ${options.seconds} s to ${options.players} players`);
-    const run = await runOpenLoop(options.rate, options.seconds, publish);
-    const expectedLargeDeposits = Math.ceil(run.sent / LARGE_EVERY);
-    // Give the engine time to drain whatever queued up.
-    const deadline = Date.now() + 30_000;
-    while ((interventionsByRule['large-deposit'] ?? 0) < expectedLargeDeposits && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    const runs: RulesRun[] = [];
+    let offset = 0;
+    for (let round = 1; round <= options.runs; round += 1) {
+      latency = new LatencyRecorder();
+      interventionsByRule = {};
+      recording = true;
+      log(`run ${round} of ${options.runs}: publishing ${options.rate} events/s for ${options.seconds} s to ${options.players} players`);
+      const base = offset;
+      const run = await runOpenLoop(options.rate, options.seconds, (index) => publish(base + index));
+      offset += run.sent + LARGE_EVERY - (run.sent % LARGE_EVERY);
+      const expectedLargeDeposits = Math.ceil(run.sent / LARGE_EVERY);
+      // Give the engine time to drain whatever queued up.
+      const deadline = Date.now() + 30_000;
+      while ((interventionsByRule['large-deposit'] ?? 0) < expectedLargeDeposits && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      recording = false;
+      const summary = latency.summary();
+      log(`published ${run.sent} (${run.achievedRatePerSecond.toFixed(0)}/s); interventions ${JSON.stringify(interventionsByRule)}; ${formatSummary(summary)}`);
+      runs.push({ published: run.sent, achievedRatePerSecond: run.achievedRatePerSecond, interventionsByRule, expectedLargeDeposits, latency: summary });
+      await new Promise((resolve) => setTimeout(resolve, 3000));
     }
-    recording = false;
-    const summary = latency.summary();
-    log(`published ${run.sent} (${run.achievedRatePerSecond.toFixed(0)}/s); interventions ${JSON.stringify(interventionsByRule)}; ${formatSummary(summary)}`);
     return {
       date: new Date().toISOString().slice(0, 10),
       command: `make bench-rules (${process.argv.slice(2).join(' ') || 'default options'})`,
@@ -143,11 +159,7 @@ async function measure(options: ReturnType<typeof readOptions>): Promise<RulesRe
       ratePerSecond: options.rate,
       durationSeconds: options.seconds,
       players: options.players,
-      published: run.sent,
-      achievedRatePerSecond: run.achievedRatePerSecond,
-      interventionsByRule,
-      expectedLargeDeposits,
-      latency: summary,
+      runs,
     };
   } finally {
     await connection.close();
@@ -159,9 +171,14 @@ async function measure(options: ReturnType<typeof readOptions>): Promise<RulesRe
 function renderSection(report: RulesReport): string {
   const machine = report.machine;
   const versions = Object.entries(machine.serverVersions).map(([name, version]) => `${name} ${version}`).join(', ');
-  const latency = report.latency;
   const ms = (value: number): string => `${value.toFixed(2)} ms`;
-  const rules = Object.entries(report.interventionsByRule).map(([rule, count]) => `${rule} ${count}`).join(', ') || 'none';
+  const rows = report.runs
+    .map(
+      (run, index) =>
+        `| ${index + 1} | ${report.ratePerSecond}/s for ${report.durationSeconds} s | ${run.published} | ${run.achievedRatePerSecond.toFixed(0)}/s | ${run.latency.count} of ${run.expectedLargeDeposits} | ${ms(run.latency.p50Ms)} | ${ms(run.latency.p99Ms)} | ${ms(run.latency.p999Ms)} | ${ms(run.latency.maxMs)} |`,
+    )
+    .join('\n');
+  const worstP99 = Math.max(...report.runs.map((run) => run.latency.p99Ms));
   return `## Rules engine: event to intervention
 
 Measured on ${report.date} with \`${report.command}\` on ${machine.cores} cores
@@ -176,12 +193,13 @@ consumer on the same exchange. It includes the engine's Redis script, the
 PostgreSQL transaction that stores the intervention and its outbox row, and the
 publish with confirms.
 
-| input rate | events published | achieved | interventions | p50 | p99 | p99.9 | max |
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-| ${report.ratePerSecond}/s for ${report.durationSeconds} s | ${report.published} | ${report.achievedRatePerSecond.toFixed(0)}/s | ${latency.count} | ${ms(latency.p50Ms)} | ${ms(latency.p99Ms)} | ${ms(latency.p999Ms)} | ${ms(latency.maxMs)} |
+| run | input rate | events published | achieved | interventions received | p50 | p99 | p99.9 | max |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows}
 
-Interventions by rule: ${rules} (large deposits published: ${report.expectedLargeDeposits}).
-Target: p99 at most 20 ms at 1,000 events per second.
+The runs follow each other on the same engine, 3 s apart. Target: p99 at
+most 20 ms at 1,000 events per second; the worst run's p99 was
+${ms(worstP99)} (${worstP99 <= 20 ? 'met' : 'not met'}).
 `;
 }
 
