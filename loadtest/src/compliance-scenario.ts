@@ -36,6 +36,8 @@ const EXPECTED_RULES = ['deposits-1000-24h', 'structuring-deposits'];
 
 /** The compliance officer the demo seeds in each brand's rules service and signs in as. */
 export const DEMO_OFFICER = { username: 'demo-officer', password: 'demo-officer-password', role: 'compliance_officer' } as const;
+/** An agent the demo seeds too, for a look at the back office without the compliance actions. */
+export const DEMO_AGENT = { username: 'demo-agent', password: 'demo-agent-password', role: 'agent' } as const;
 const DEPOSIT = '9500.00';
 
 export async function runComplianceScenario(stack: BrandStack, infra: InfraSettings, currency: string): Promise<ComplianceResult> {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { infraSettings, type InfraSettings } from '@croupier/shared/testing';
-import { DEMO_OFFICER, runComplianceScenario, type ComplianceResult } from './compliance-scenario.js';
+import { DEMO_AGENT, DEMO_OFFICER, runComplianceScenario, type ComplianceResult } from './compliance-scenario.js';
 import { formatSummary } from './latency.js';
 import { PlayerFleet, type DeliveryReport } from './player-fleet.js';
 import { emptyTally, forEachConcurrently, playSession, type SessionTally } from './session.js';
@@ -21,6 +21,8 @@ Options:
   --gateways N          gateway replicas per brand (default 2)
   --concurrency N       players playing at once per brand (default 300)
   --think-time-ms N     maximum pause between a player's calls (default 3000)
+  --keep                keep the brands running after the report, with the
+                        back office open, until Ctrl-C
   --help                show this text`;
 
 interface DemoOptions {
@@ -29,6 +31,7 @@ interface DemoOptions {
   gateways: number;
   concurrency: number;
   thinkTimeMsMax: number;
+  keep: boolean;
 }
 
 interface BrandResult {
@@ -56,6 +59,7 @@ function parseDemoArgs() {
       gateways: { type: 'string', default: '2' },
       concurrency: { type: 'string', default: '300' },
       'think-time-ms': { type: 'string', default: '3000' },
+      keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -88,6 +92,7 @@ function readOptions(): DemoOptions {
     gateways: integerAtLeast('gateways', values.gateways),
     concurrency: integerAtLeast('concurrency', values.concurrency),
     thinkTimeMsMax: integerAtLeast('think-time-ms', values['think-time-ms'], 0),
+    keep: values.keep,
   };
 }
 
@@ -188,6 +193,15 @@ function isFailure(result: BrandResult): boolean {
   );
 }
 
+/** Leaves the brands running for a look at the back office, until Ctrl-C. */
+async function keepRunning(stacks: BrandStack[]): Promise<void> {
+  for (const stack of stacks) {
+    log(`${stack.brand}: back office at ${stack.gatewayUrls[0]}/backoffice/ (officer: ${DEMO_OFFICER.username} / ${DEMO_OFFICER.password}, agent: ${DEMO_AGENT.username} / ${DEMO_AGENT.password}); watch player ${stack.brand}-compliance-1`);
+  }
+  log('press Ctrl-C to stop the brands and print the report');
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+}
+
 function log(message: string): void {
   console.log(`[demo ${new Date().toISOString().slice(11, 23)}] ${message}`);
 }
@@ -202,10 +216,11 @@ async function main(): Promise<void> {
   const stacks: BrandStack[] = [];
   try {
     for (const { brand } of BRANDS) {
-      stacks.push(await BrandStack.start({ brand, infra, gatewayReplicas: options.gateways, logDirectory, rules: { file: DEMO_RULES_FILE, env: { RULES_STAFF_SEED: JSON.stringify([DEMO_OFFICER]) } } }));
+      stacks.push(await BrandStack.start({ brand, infra, gatewayReplicas: options.gateways, logDirectory, rules: { file: DEMO_RULES_FILE, env: { RULES_STAFF_SEED: JSON.stringify([DEMO_OFFICER, DEMO_AGENT]) } } }));
     }
     const outcomes = await Promise.all(stacks.map((stack, index) => runBrand(stack, infra, BRANDS[index]?.currency ?? 'EUR', options)));
 
+    if (options.keep) await keepRunning(stacks);
     const results: BrandResult[] = [];
     for (const [index, stack] of stacks.entries()) {
       const exitCodes = await stack.stop();

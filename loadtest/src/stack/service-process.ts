@@ -50,7 +50,9 @@ export class ServiceProcess {
     const child = spawn(
       process.execPath,
       ['--conditions=source', '--import', 'tsx', path.join(REPOSITORY_ROOT, this.options.entry)],
-      { cwd: REPOSITORY_ROOT, env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      // A process group of its own: Ctrl-C in the terminal reaches only the driver, which stops
+      // the services in order; the exit hook above still kills them if the driver crashes.
+      { cwd: REPOSITORY_ROOT, env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
