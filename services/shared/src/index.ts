@@ -12,4 +12,5 @@ export * from './bus/publisher.js';
 export * from './bus/topology.js';
 export * from './bus/vhost.js';
 export * from './player-token.js';
+export * from './sql-migrations.js';
 export * from './staff-token.js';
