@@ -489,6 +489,124 @@ describe('responsible-gaming limits', () => {
     });
   });
 
+  describe('first limit', () => {
+    async function storedTotals(playerId: string) {
+      const result = await wallet.pool.query<{ period: string; deposit_minor: string; net_loss_minor: string }>(
+        'SELECT period, deposit_minor, net_loss_minor FROM player_period_totals WHERE player_id = $1 ORDER BY wallet_period_rank(period)',
+        [playerId],
+      );
+      return result.rows.map((row) => [row.period, Number(row.deposit_minor), Number(row.net_loss_minor)]);
+    }
+
+    async function usage(playerId: string) {
+      const response = await licenseeCall(wallet.app, 'GET', `/v1/players/${playerId}/limits`);
+      assert.equal(response.statusCode, 200, response.body);
+      return (response.json().limits as { limitType: string; period: string; usedMinor: number }[]).map(
+        (limit) => `${limit.limitType}:${limit.period}=${limit.usedMinor}`,
+      );
+    }
+
+    it('counts play before the limit', async () => {
+      const playerId = await aPlayer(wallet.app, { deposit: '100.00' });
+      // 2031-01-06 is a Monday, so the 2nd is in the same month and the 6th in the same week as the 7th.
+      clock.set('2031-01-02T10:00:00Z');
+      await providerCall(wallet.app, 'bet', aBet(playerId, { amount: '10.00' }));
+      clock.set('2031-01-06T10:00:00Z');
+      await deposit(playerId, '20.00');
+      const mondayBet = aBet(playerId, { amount: '5.00' });
+      await providerCall(wallet.app, 'bet', mondayBet);
+      clock.set('2031-01-07T09:00:00Z');
+      await deposit(playerId, '30.00');
+      const won = aBet(playerId, { amount: '6.00' });
+      await providerCall(wallet.app, 'bet', won);
+      assert.equal((await providerCall(wallet.app, 'win', aWin(won, { amount: '2.00' }))).statusCode, 200, 'win');
+      const refunded = aBet(playerId, { amount: '4.00' });
+      await providerCall(wallet.app, 'bet', refunded);
+      assert.equal((await providerCall(wallet.app, 'rollback', aRollback(refunded))).statusCode, 200, 'rollback of today');
+      assert.equal((await providerCall(wallet.app, 'rollback', aRollback(mondayBet))).statusCode, 200, 'rollback of Monday');
+
+      clock.set('2031-01-07T10:00:00Z');
+      const expected = [
+        'deposit:day=3000', 'deposit:week=5000', 'deposit:month=5000',
+        'loss:day=400', 'loss:week=400', 'loss:month=1400',
+      ];
+      assert.deepEqual(await storedTotals(playerId), [], 'no totals kept without a limit');
+      assert.deepEqual(await usage(playerId), expected, 'GET sums the ledger without a limit');
+
+      const created = await putLimit(playerId, 'loss', 'day', 1000);
+      assert.equal(created.statusCode, 200, created.body);
+      assert.equal(created.json().usedMinor, 400, 'the new limit starts with the usage of today');
+      assert.equal(created.json().remainingMinor, 600);
+      assert.deepEqual(await usage(playerId), expected, 'the same usage from the started totals');
+      assert.deepEqual(await storedTotals(playerId), [['day', 3000, 400], ['week', 5000, 400], ['month', 5000, 1400]]);
+
+      const over = await providerCall(wallet.app, 'bet', aBet(playerId, { amount: '6.01' }));
+      assert.equal(errorCode(over), 'WALLET_ERR_LOSS_LIMIT_EXCEEDED');
+      assert.equal(over.json().error.usedMinor, 400, 'checked against the earlier net loss');
+      assert.equal((await providerCall(wallet.app, 'bet', aBet(playerId, { amount: '6.00' }))).statusCode, 200, 'up to the limit');
+
+      assert.equal((await putLimit(playerId, 'deposit', 'week', 5000)).json().usedMinor, 5000, 'a second limit keeps the totals');
+      assert.equal(errorCode(await deposit(playerId, '0.01')), 'WALLET_ERR_DEPOSIT_LIMIT_EXCEEDED');
+    });
+
+    it('limit created while bets race it', async () => {
+      clock.set('2031-01-07T10:00:00Z');
+      for (let round = 0; round < 5; round += 1) {
+        const playerId = await aPlayer(wallet.app, { deposit: '100.00' });
+        const bets = Array.from({ length: 24 }, () => providerCall(wallet.app, 'bet', aBet(playerId, { amount: '1.00' })));
+        const created = putLimit(playerId, 'loss', 'day', 1000);
+        const responses = await Promise.all(bets);
+        assert.equal((await created).statusCode, 200, (await created).body);
+
+        const accepted = responses.filter((response) => response.statusCode === 200).length;
+        const rejected = responses.filter((response) => errorCode(response) === 'WALLET_ERR_LOSS_LIMIT_EXCEEDED').length;
+        assert.equal(accepted + rejected, 24, 'each bet accepted or rejected by the limit');
+        assert.ok(accepted >= 10, `bets before the limit or under it are accepted, got ${accepted}`);
+        assert.equal((await limitOf(playerId, 'loss', 'day')).usedMinor, accepted * 100, 'every accepted bet counted once');
+        const ledger = await wallet.pool.query<{ net_loss_minor: string }>(
+          "SELECT net_loss_minor FROM wallet_ledger_period_totals($1, wallet_now()) WHERE period = 'day'",
+          [playerId],
+        );
+        assert.equal(Number(ledger.rows[0]?.net_loss_minor), accepted * 100, 'the ledger agrees with the totals');
+
+        // Outbox ids are drawn under the player row lock, so they order the bets against the limit.
+        const order = await wallet.pool.query<{ before: string; after: string }>(
+          `SELECT count(*) FILTER (WHERE bet.outbox_id < limit_set.outbox_id) AS before,
+                  count(*) FILTER (WHERE bet.outbox_id > limit_set.outbox_id) AS after
+           FROM outbox bet, outbox limit_set
+           WHERE bet.player_id = $1 AND bet.event_type = 'BetPlaced'
+             AND limit_set.player_id = $1 AND limit_set.event_type = 'PlayerLimitChanged'`,
+          [playerId],
+        );
+        const before = Number(order.rows[0]?.before);
+        assert.equal(Number(order.rows[0]?.after), Math.max(0, 10 - before), 'bets after the limit fill it exactly');
+      }
+    });
+
+    it('removal then new limit uses fresh usage', async () => {
+      const playerId = await aPlayer(wallet.app, { deposit: '100.00' });
+      clock.set('2031-01-07T10:00:00Z');
+      await putLimit(playerId, 'loss', 'day', 1000);
+      await providerCall(wallet.app, 'bet', aBet(playerId, { amount: '3.00' }));
+      const removed = await putLimit(playerId, 'loss', 'day', null);
+      assert.equal(removed.json().pending.amountMinor, null, 'removal pending');
+
+      clock.set('2031-01-08T10:00:00Z');
+      assert.equal((await providerCall(wallet.app, 'bet', aBet(playerId, { amount: '2.00' }))).statusCode, 200, 'bet applies the removal');
+      assert.deepEqual(await storedTotals(playerId), [], 'totals deleted with the last limit');
+      clock.set('2031-01-08T11:00:00Z');
+      assert.equal((await providerCall(wallet.app, 'bet', aBet(playerId, { amount: '4.00' }))).statusCode, 200, 'bet without a limit');
+      assert.equal((await limitOf(playerId, 'loss', 'day')).usedMinor, 600, 'GET sums the ledger');
+
+      clock.set('2031-01-08T12:00:00Z');
+      const recreated = await putLimit(playerId, 'loss', 'day', 1000);
+      assert.equal(recreated.json().usedMinor, 600, 'both bets since the removal counted');
+      assert.equal(errorCode(await providerCall(wallet.app, 'bet', aBet(playerId, { amount: '4.01' }))), 'WALLET_ERR_LOSS_LIMIT_EXCEEDED');
+      assert.equal((await providerCall(wallet.app, 'bet', aBet(playerId, { amount: '4.00' }))).statusCode, 200);
+      assert.deepEqual(await storedTotals(playerId), [['day', 0, 1000], ['week', 0, 1300], ['month', 0, 1300]]);
+    });
+  });
+
   describe('bad input', () => {
     const cases: { name: string; path?: string; body?: object; status: number; code: string; pattern: RegExp }[] = [
       { name: 'negative amount', body: { amountMinor: -1 }, status: 400, code: 'WALLET_ERR_VALIDATION', pattern: /amountMinor must be >= 0/ },
