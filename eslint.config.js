@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['loadtest/**', 'scripts/**', '**/test/**', 'operator/bench/**', 'operator/scripts/**'],
+    files: ['loadtest/**', 'scripts/**', '**/test/**', 'operator/bench/**', 'operator/scripts/**', 'services/*/scripts/**'],
     rules: { 'no-console': 'off' },
   },
 );

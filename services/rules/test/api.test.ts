@@ -149,6 +149,9 @@ describe('back office API', () => {
     const noNote = await call('POST', `/flags/${flagId}/resolve`, { token: officer, body: {} });
     assert.equal(noNote.status, 400);
     assert.equal(noNote.body.error?.code, 'RULES_ERR_VALIDATION');
+    const blankNote = await call('POST', `/flags/${flagId}/resolve`, { token: officer, body: { note: '   ' } });
+    assert.equal(blankNote.status, 400, 'a note of spaces says nothing');
+    assert.equal(blankNote.body.error?.code, 'RULES_ERR_VALIDATION');
 
     const resolve = await call('POST', `/flags/${flagId}/resolve`, { token: officer, body: { note: 'source of funds verified' } });
     assert.equal(resolve.status, 200);

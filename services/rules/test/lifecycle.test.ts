@@ -78,6 +78,14 @@ describe('rules service lifecycle', () => {
     const metrics = await stack.service.metrics.registry.getSingleMetricAsString('rules_file_valid');
     assert.match(metrics, /rules_file_valid\{[^}]*\} 0/);
 
+    // Other files written next to the rule file, such as a log, do not reload it, and the
+    // same invalid content is reported once, not on every event.
+    const reported = stack.service.watcher.status().lastError?.at;
+    await writeFile(path.join(path.dirname(stack.rulesFile), 'unrelated.log'), 'a line\n');
+    await writeFile(stack.rulesFile, 'rules:\n  - id: broken\n    kind: windowed_sum\n');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(stack.service.watcher.status().lastError?.at, reported, 'the unchanged invalid file is not reported again');
+
     const playerId = `player-${randomUUID().slice(0, 8)}`;
     await deposit(playerId, 100_000, 0);
     assert.deepEqual((await interventionsOf(stack, playerId)).map((row) => row.rule_id), ['deposits-24h'], 'old rules still fire');

@@ -54,7 +54,8 @@ declare module 'fastify' {
 const PlayerId = Type.String({ minLength: 1, maxLength: 128 });
 const FlagId = Type.String({ format: 'uuid' });
 const FlagStatusSchema = Type.Union([Type.Literal('open'), Type.Literal('in_review'), Type.Literal('resolved')]);
-const Note = Type.String({ minLength: 1, maxLength: 4000 });
+/** A note must say something: whitespace alone is refused like an empty one. */
+const Note = Type.String({ minLength: 1, maxLength: 4000, pattern: '\\S' });
 
 /** Routes served without a staff token. */
 const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/staff/sessions']);

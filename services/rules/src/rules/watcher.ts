@@ -35,6 +35,8 @@ export interface RulesWatcherOptions {
 export class RulesWatcher {
   private current: RuleSet | undefined;
   private lastError: RulesStatus['lastError'] = null;
+  /** Content of the last file that failed validation. */
+  private failedText: string | undefined;
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> = Promise.resolve();
@@ -55,7 +57,12 @@ export class RulesWatcher {
   async start(): Promise<void> {
     await this.reload('start');
     const directory = path.dirname(path.resolve(this.options.file));
-    this.watcher = watch(directory, { persistent: false }, () => this.scheduleReload());
+    const fileName = path.basename(this.options.file);
+    // Only the rule file and a ConfigMap's `..data` swap matter; a log or any
+    // other file written next to it must not trigger reloads.
+    this.watcher = watch(directory, { persistent: false }, (_event, changed) => {
+      if (changed === null || changed === fileName || changed.startsWith('..')) this.scheduleReload();
+    });
     this.watcher.on('error', (error) => {
       this.options.logger.error({ err: error, directory }, 'watching the rules directory failed; reloads stop until restart');
     });
@@ -105,11 +112,14 @@ export class RulesWatcher {
       return;
     }
 
+    // The same invalid content was reported already; saying it again on every event would flood the log.
+    if (this.lastError !== null && this.failedText === text) return;
     let rules: RuleSet;
     try {
       rules = compileRuleFile(text, file, brand);
     } catch (error) {
       if (!(error instanceof RuleFileError)) throw error;
+      this.failedText = text;
       this.fail(reason, error.message, error.problems);
       return;
     }
