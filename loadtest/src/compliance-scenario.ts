@@ -110,7 +110,7 @@ export async function runComplianceScenario(stack: BrandStack, infra: InfraSetti
 }
 
 /** Reads the player's flags through the rules service's back office API, as a compliance officer would. */
-async function readFlags(stack: BrandStack, playerId: string): Promise<ComplianceResult['openFlags']> {
+export async function readFlags(stack: BrandStack, playerId: string): Promise<ComplianceResult['openFlags']> {
   if (stack.rulesUrl === undefined) return [];
   const signIn = await fetch(`${stack.rulesUrl}/staff/sessions`, {
     method: 'POST',

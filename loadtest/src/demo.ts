@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { infraSettings, type InfraSettings } from '@croupier/shared/testing';
-import { DEMO_AGENT, DEMO_OFFICER, runComplianceScenario, type ComplianceResult } from './compliance-scenario.js';
+import { DEMO_AGENT, DEMO_OFFICER, readFlags, runComplianceScenario, type ComplianceResult } from './compliance-scenario.js';
 import { formatSummary } from './latency.js';
 import { PlayerFleet, type DeliveryReport } from './player-fleet.js';
 import { emptyTally, forEachConcurrently, playSession, type SessionTally } from './session.js';
-import { BrandStack } from './stack/brand-stack.js';
+import { BrandStack, DEMO_PROVIDER } from './stack/brand-stack.js';
 import { REPOSITORY_ROOT } from './stack/service-process.js';
 
 const USAGE = `Usage: demo [options]
@@ -21,8 +21,9 @@ Options:
   --gateways N          gateway replicas per brand (default 2)
   --concurrency N       players playing at once per brand (default 300)
   --think-time-ms N     maximum pause between a player's calls (default 3000)
-  --keep                keep the brands running after the report, with the
-                        back office open, until Ctrl-C
+  --keep                after the run, keep the brands running with the back
+                        office open and print their URLs and demo secrets;
+                        Ctrl-C stops them and prints the report
   --help                show this text`;
 
 interface DemoOptions {
@@ -196,8 +197,11 @@ function isFailure(result: BrandResult): boolean {
 /** Leaves the brands running for a look at the back office, until Ctrl-C. */
 async function keepRunning(stacks: BrandStack[]): Promise<void> {
   for (const stack of stacks) {
+    const secrets = stack.demoSecrets;
     log(`${stack.brand}: back office at ${stack.gatewayUrls[0]}/backoffice/ (officer: ${DEMO_OFFICER.username} / ${DEMO_OFFICER.password}, agent: ${DEMO_AGENT.username} / ${DEMO_AGENT.password}); watch player ${stack.brand}-compliance-1`);
+    log(`${stack.brand}: wallet ${stack.walletUrl} (X-Api-Key ${secrets.walletApiKey}, payment secret ${secrets.paymentSecret}, provider ${DEMO_PROVIDER} secret ${secrets.providerSecret}), rules API ${stack.rulesUrl}`);
   }
+  log('these secrets are generated for this demo run only');
   log('press Ctrl-C to stop the brands and print the report');
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
 }
@@ -220,7 +224,14 @@ async function main(): Promise<void> {
     }
     const outcomes = await Promise.all(stacks.map((stack, index) => runBrand(stack, infra, BRANDS[index]?.currency ?? 'EUR', options)));
 
-    if (options.keep) await keepRunning(stacks);
+    if (options.keep) {
+      await keepRunning(stacks);
+      // Staff may have reviewed or resolved flags meanwhile; report them as they are now.
+      for (const [index, stack] of stacks.entries()) {
+        const outcome = outcomes[index] as Omit<BrandResult, 'exitCodes'>;
+        outcome.compliance.openFlags = await readFlags(stack, outcome.compliance.playerId);
+      }
+    }
     const results: BrandResult[] = [];
     for (const [index, stack] of stacks.entries()) {
       const exitCodes = await stack.stop();

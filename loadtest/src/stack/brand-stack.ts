@@ -168,6 +168,11 @@ export class BrandStack {
     return token;
   }
 
+  /** The brand's generated secrets, for a person exploring a demo brand; never log them elsewhere. */
+  get demoSecrets(): { walletApiKey: string; paymentSecret: string; providerSecret: string } {
+    return { walletApiKey: this.secrets.apiKey, paymentSecret: this.secrets.paymentSecret, providerSecret: this.secrets.providerSecret };
+  }
+
   /** Secret the rules service signs staff tokens with; the gateways verify them. */
   get staffTokenSecret(): string {
     return this.secrets.staffTokenSecret;
