@@ -157,6 +157,12 @@ describe('back office API', () => {
     assert.equal(resolve.status, 200);
     assert.equal(resolve.body.status, 'resolved');
 
+    // Lists carry the latest change, so a queue or a player view can show the note without the audit trail.
+    const listed = await call('GET', '/flags?status=resolved', { token: agent });
+    const listedFlag = (listed.body.flags as Array<Record<string, unknown>>).find((flag) => flag.flagId === flagId);
+    assert.equal(listedFlag?.lastNote, 'source of funds verified');
+    assert.equal(typeof listedFlag?.lastActor, 'string');
+
     const detail = await call('GET', `/flags/${flagId}`, { token: agent });
     assert.equal(detail.status, 200);
     const audit = detail.body.audit as Record<string, unknown>[];

@@ -113,6 +113,12 @@ test('invalid files report path and message', () => {
       message: /net_loss/,
     },
     { name: 'other brand', text: 'brand: brand-b\nrules: []\n', path: '/brand', message: /brand-b/ },
+    {
+      name: 'unknown severity lists the choices',
+      text: 'rules:\n  - id: a\n    kind: single_transaction\n    measure: deposits\n    thresholds: { EUR: { amountMinor: 1 } }\n    severity: critical\n    actions: [prompt]\n    message: m\n',
+      path: '/rules/0/severity',
+      message: /expected one of "low", "medium", "high", got "critical"/,
+    },
   ];
   for (const testCase of cases) {
     const problems = problemsOf(testCase.text);

@@ -3,9 +3,9 @@ import { BackofficeRequestError } from './errors.js';
 
 /**
  * Checks the rules service's responses and maps them to the back office's
- * views. A flag from `GET /players/:playerId/flags` or `GET /flags` has no
- * note or author. A flag returned by review or resolve carries its audit
- * trail, whose last entry gives both.
+ * views. A flag from `GET /players/:playerId/flags` or `GET /flags` carries
+ * the author and note of its latest change; a flag returned by review or
+ * resolve carries its whole audit trail, whose last entry gives both.
  */
 
 type Json = Record<string, unknown>;
@@ -54,10 +54,17 @@ function readList(body: unknown, field: string): unknown[] {
   return list;
 }
 
-/** Reads the actor and note of the last audit entry, when the flag carries its audit trail. */
+/**
+ * Reads the actor and note of the latest change: from the audit trail when the
+ * flag carries it, else from the `lastActor` and `lastNote` of list entries.
+ */
 function readLastChange(flag: Json): { changedBy: string | null; note: string | null } {
   const audit = flag.audit;
-  if (!Array.isArray(audit) || audit.length === 0) return { changedBy: null, note: null };
+  if (!Array.isArray(audit) || audit.length === 0) {
+    const changedBy = typeof flag.lastActor === 'string' ? flag.lastActor : null;
+    const note = typeof flag.lastNote === 'string' ? flag.lastNote : null;
+    return { changedBy, note };
+  }
   const last = asObject(audit[audit.length - 1], 'flag.audit[]');
   return { changedBy: readNullableString(last, 'actor', 'flag.audit[]'), note: readNullableString(last, 'note', 'flag.audit[]') };
 }

@@ -34,6 +34,9 @@ export interface FlagView {
   status: FlagStatus;
   createdAt: string;
   updatedAt: string;
+  /** Who made the latest change and the note they left, from the audit trail, so lists can show them. */
+  lastActor: string | null;
+  lastNote: string | null;
 }
 
 export interface AuditEntryView {
@@ -86,8 +89,17 @@ function flagView(row: Record<string, unknown>): FlagView {
     status: row.status as FlagStatus,
     createdAt: (row.created_at as Date).toISOString(),
     updatedAt: (row.updated_at as Date).toISOString(),
+    lastActor: (row.last_actor as string | null | undefined) ?? null,
+    lastNote: (row.last_note as string | null | undefined) ?? null,
   };
 }
+
+/** Selects flags with the actor and note of their latest audit entry. */
+const FLAGS_WITH_LAST_CHANGE = `SELECT f.*, last.actor AS last_actor, last.note AS last_note
+  FROM rules.flags f
+  LEFT JOIN LATERAL (
+    SELECT actor, note FROM rules.flag_audit a WHERE a.flag_id = f.flag_id ORDER BY a.audit_id DESC LIMIT 1
+  ) last ON true`;
 
 /** Returns a player's interventions, newest first. */
 export async function listPlayerInterventions(pool: pg.Pool, playerId: string, limit: number): Promise<InterventionView[]> {
@@ -100,13 +112,13 @@ export async function listPlayerInterventions(pool: pg.Pool, playerId: string, l
 
 /** Returns a player's flags, newest first. */
 export async function listPlayerFlags(pool: pg.Pool, playerId: string): Promise<FlagView[]> {
-  const { rows } = await pool.query('SELECT * FROM rules.flags WHERE player_id = $1 ORDER BY created_at DESC, flag_id', [playerId]);
+  const { rows } = await pool.query(`${FLAGS_WITH_LAST_CHANGE} WHERE f.player_id = $1 ORDER BY f.created_at DESC, f.flag_id`, [playerId]);
   return rows.map(flagView);
 }
 
 /** Returns the flags with one of `statuses`, oldest first, as a work queue. */
 export async function listFlags(pool: pg.Pool, statuses: readonly FlagStatus[], limit: number): Promise<FlagView[]> {
-  const { rows } = await pool.query('SELECT * FROM rules.flags WHERE status = ANY($1::text[]) ORDER BY created_at, flag_id LIMIT $2', [
+  const { rows } = await pool.query(`${FLAGS_WITH_LAST_CHANGE} WHERE f.status = ANY($1::text[]) ORDER BY f.created_at, f.flag_id LIMIT $2`, [
     statuses,
     limit,
   ]);

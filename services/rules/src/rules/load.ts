@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Value } from '@sinclair/typebox/value';
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { parseDocument } from 'yaml';
 import type { InterventionAction, RuleKind, Severity } from '@croupier/shared/contracts';
 import { RULE_SCHEMAS, type Measure, type RuleDefinition } from './schema.js';
@@ -150,9 +150,18 @@ function validateRule(candidate: unknown, path: string, problems: RuleFileProble
   const schema = RULE_SCHEMAS[kind as keyof typeof RULE_SCHEMAS];
   const before = problems.length;
   for (const error of Value.Errors(schema, candidate)) {
-    problems.push({ path: `${path}${error.path}`, message: describeError(error.message, error.value) });
+    problems.push({ path: `${path}${error.path}`, message: describeError(allowedValues(error.schema) ?? error.message, error.value) });
   }
   return problems.length === before ? (candidate as RuleDefinition) : undefined;
+}
+
+/** Names the choices of a union of literals, such as severity, where TypeBox only says "Expected union value". */
+function allowedValues(schema: TSchema): string | undefined {
+  const variants = (schema as { anyOf?: TSchema[] }).anyOf;
+  if (variants === undefined || variants.length === 0) return undefined;
+  const literals = variants.map((variant) => (variant as { const?: unknown }).const);
+  if (literals.some((literal) => literal === undefined)) return undefined;
+  return `expected one of ${literals.map((literal) => JSON.stringify(literal)).join(', ')}`;
 }
 
 function describeError(message: string, value: unknown): string {
