@@ -2,6 +2,7 @@ import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'no
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { InfrastructureError } from './errors.js';
+import { applyRepairs, type Repair } from './repairs.js';
 import { databaseName, databaseRole } from './names.js';
 import type { DatabaseDesired, Observation, PostgresTarget, Provisioner } from './types.js';
 
@@ -154,12 +155,6 @@ function granteeSql(grantee: string): string {
 // Provisioner
 
 /** One difference from the desired state and the statements that remove it. */
-interface Repair {
-  drift: string;
-  change: string;
-  apply: () => Promise<void>;
-}
-
 interface RoleRow {
   rolcanlogin: boolean;
   rolsuper: boolean;
@@ -249,12 +244,12 @@ export class PostgresProvisioner implements Provisioner<DatabaseDesired> {
   async ensure(brand: string, desired: DatabaseDesired): Promise<string[]> {
     return this.withBrandLock(brand, async () => {
       const changes: string[] = [];
-      changes.push(...(await applyAll(await this.planRoles(brand, desired))));
-      changes.push(...(await applyAll((await this.planDatabase(brand)).repairs)));
-      changes.push(...(await applyAll(await this.planDatabaseGrants(brand))));
+      changes.push(...(await applyRepairs(await this.planRoles(brand, desired))));
+      changes.push(...(await applyRepairs((await this.planDatabase(brand)).repairs)));
+      changes.push(...(await applyRepairs(await this.planDatabaseGrants(brand))));
       await this.withBrandDatabase(brand, async (client) => {
-        changes.push(...(await applyAll(await this.planSchemas(brand, client))));
-        changes.push(...(await applyAll(await this.planSchemaGrants(brand, client))));
+        changes.push(...(await applyRepairs(await this.planSchemas(brand, client))));
+        changes.push(...(await applyRepairs(await this.planSchemaGrants(brand, client))));
       });
       return changes;
     });
@@ -614,7 +609,3 @@ function roleAttributeProblems(row: RoleRow, connectionLimit: number): string[] 
   return problems;
 }
 
-async function applyAll(repairs: readonly Repair[]): Promise<string[]> {
-  for (const repair of repairs) await repair.apply();
-  return repairs.map((repair) => repair.change);
-}

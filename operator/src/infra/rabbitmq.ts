@@ -9,6 +9,7 @@ import {
   serviceQueueName,
 } from '@croupier/shared';
 import { InfrastructureError } from './errors.js';
+import { applyRepairs, type Repair } from './repairs.js';
 import { rabbitMqUser, vhostName } from './names.js';
 import type { BrandService, Credential, MessagingDesired, Observation, Provisioner, RabbitMqTarget } from './types.js';
 
@@ -171,12 +172,6 @@ interface PermissionResponse extends Permissions {
 type PolicyResponse = Policy & { vhost: string };
 
 /** One difference from the desired state and the write that removes it. */
-interface Repair {
-  drift: string;
-  change: string;
-  apply: () => Promise<void>;
-}
-
 export interface RabbitMqProvisionerOptions {
   /** Time limit of each management API request, in milliseconds. */
   requestTimeoutMs?: number;
@@ -206,13 +201,7 @@ export class RabbitMqProvisioner implements Provisioner<MessagingDesired> {
   }
 
   async ensure(brand: string, desired: MessagingDesired): Promise<string[]> {
-    const repairs = await this.plan(brand, desired);
-    const changes: string[] = [];
-    for (const repair of repairs) {
-      await repair.apply();
-      changes.push(repair.change);
-    }
-    return changes;
+    return applyRepairs(await this.plan(brand, desired));
   }
 
   async remove(brand: string): Promise<void> {
@@ -225,7 +214,7 @@ export class RabbitMqProvisioner implements Provisioner<MessagingDesired> {
   }
 
   async close(): Promise<void> {
-    // Requests go through fetch's shared connection pool, so this class holds no connection.
+    // Requests go through fetch's shared connection pool, so this class keeps no connection of its own.
   }
 
   /** Reads the brand's state and lists the writes that bring it to `desired`, in the order they must run. */

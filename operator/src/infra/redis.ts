@@ -3,6 +3,7 @@ import { BRAND_REDIS_COMMANDS, brandRedisPrefix, socketIoAdapterKey } from '@cro
 import { BACKOFFICE_NAMESPACE, PLAYER_NAMESPACE } from '@croupier/shared/contracts';
 import { Redis } from 'ioredis';
 import { InfrastructureError } from './errors.js';
+import { applyRepairs, type Repair } from './repairs.js';
 import { redisUser } from './names.js';
 import type { CacheDesired, Credential, Observation, Provisioner, RedisTarget } from './types.js';
 
@@ -31,7 +32,7 @@ const SERVICES: readonly CacheService[] = ['gateway', 'rules'];
  *
  * The command lists live in `@croupier/shared` (BRAND_REDIS_COMMANDS), next
  * to the services that use them; Redis checks each command a Lua script runs
- * against the same ACL user, so the key prefix holds inside scripts too.
+ * against the same ACL user, so the key prefix applies inside scripts too.
  */
 
 /** Namespaces of the gateway's socket.io server: the default one, always created, the players' and the staff's. */
@@ -83,12 +84,6 @@ interface AclUser {
 }
 
 /** One difference from the desired state and the write that removes it. */
-interface Repair {
-  drift: string;
-  change: string;
-  apply: () => Promise<void>;
-}
-
 export interface RedisProvisionerOptions {
   /** Time limit to open the admin connection, in milliseconds. */
   connectTimeoutMs?: number;
@@ -126,13 +121,7 @@ export class RedisProvisioner implements Provisioner<CacheDesired> {
   }
 
   async ensure(brand: string, desired: CacheDesired): Promise<string[]> {
-    const repairs = await this.plan(brand, desired);
-    const changes: string[] = [];
-    for (const repair of repairs) {
-      await repair.apply();
-      changes.push(repair.change);
-    }
-    return changes;
+    return applyRepairs(await this.plan(brand, desired));
   }
 
   /**
@@ -245,7 +234,7 @@ export class RedisProvisioner implements Provisioner<CacheDesired> {
     });
     // Failures reach the caller through the rejected connect or command. A
     // rejected AUTH is the exception: connect() then rejects with "Connection
-    // is closed", and only this listener sees the server's reply.
+    // is closed", and only this listener receives the server's reply.
     let lastError: unknown;
     redis.on('error', (error: unknown) => {
       lastError = error;

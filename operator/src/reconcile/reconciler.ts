@@ -91,7 +91,7 @@ export class Reconciler {
       await this.applyAll([namespaceObject({ tenant, namespace })]);
       ({ credentials, regenerated } = await this.ensureCredentials(tenant, namespace));
     } catch (error) {
-      // Without the namespace and credentials nothing else can proceed; say why on the Tenant.
+      // Without the namespace and credentials nothing else can proceed, so the Tenant's status reports the reason.
       if (error instanceof KubeApiError) {
         await this.writeStatus(tenant, namespace, [{ type: CONDITION_TYPES.ready, status: 'False', reason: 'ApplyFailed', message: error.message }]);
       }
@@ -210,9 +210,9 @@ export class Reconciler {
     try {
       const provisioner = await this.deps.infrastructure.get(part, profileName);
       const desired = desiredInfrastructure(part, brand, credentials);
-      const observation = await provisioner.observe(brand, desired as never);
-      if (observation.drift.length > 0) {
-        const changes = await provisioner.ensure(brand, desired as never);
+      // ensure reads first and writes only what differs, so a settled brand costs reads only.
+      const changes = await provisioner.ensure(brand, desired as never);
+      if (changes.length > 0) {
         this.deps.logger.info({ tenant: tenant.metadata.name, part, changes }, 'infrastructure provisioned');
         const first = tenant.status?.conditions?.find((condition) => condition.type === type)?.status !== 'True';
         if (!first && !regenerated) await this.deps.events.record(tenant, 'Warning', 'DriftRepaired', `${part}: ${changes.join('; ')}`);
@@ -351,7 +351,7 @@ export class Reconciler {
         const profileName = tenant.spec.infrastructure[part];
         if (this.deps.infrastructure.profile(part, profileName) === undefined) {
           // NOTE: a profile removed from the configuration after the brand was
-          // provisioned on it leaves that data behind; the Event says so.
+          // provisioned on it leaves that data behind, and the Event names it.
           await this.deps.events.record(tenant, 'Warning', 'CleanupSkipped', `${part}: no profile "${profileName}" in the operator configuration, so nothing there was cleaned up.`);
           continue;
         }
