@@ -1,7 +1,8 @@
-import { BusConnection, createLogger, EVENTS_EXCHANGE, vhostAmqpUrl } from '@croupier/shared';
-import { nowEpochMicros, parseIsoMicros, ROUTING_KEYS, type EventEnvelope, type InterventionPrompt } from '@croupier/shared/contracts';
+import { BusConnection, createLogger, vhostAmqpUrl } from '@croupier/shared';
+import { nowEpochMicros, parseIsoMicros, type EventEnvelope, type InterventionPrompt } from '@croupier/shared/contracts';
 import { PlayerClient } from '@croupier/player-client';
 import type { InfraSettings } from '@croupier/shared/testing';
+import { listenForInterventions } from './intervention-listener.js';
 import type { BrandStack } from './stack/brand-stack.js';
 
 /**
@@ -50,19 +51,8 @@ export async function runComplianceScenario(stack: BrandStack, infra: InfraSetti
   const triggered: Array<{ event: EventEnvelope<'InterventionTriggered'>; receivedMicros: number }> = [];
   const prompts = new Map<string, { prompt: InterventionPrompt; receivedMicros: number }>();
   const bus = new BusConnection({ url: vhostAmqpUrl(infra.amqpUrl, stack.brand), connectionName: 'demo-compliance', logger });
-  bus.onSetup(async (model) => {
-    const channel = await model.createChannel();
-    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-    await channel.bindQueue(queue, EVENTS_EXCHANGE, ROUTING_KEYS.InterventionTriggered);
-    await channel.consume(
-      queue,
-      (message) => {
-        if (message === null) return;
-        const event = JSON.parse(message.content.toString('utf8')) as EventEnvelope<'InterventionTriggered'>;
-        if (event.playerId === playerId) triggered.push({ event, receivedMicros: nowEpochMicros() });
-      },
-      { noAck: true },
-    );
+  listenForInterventions(bus, (event, receivedMicros) => {
+    if (event.playerId === playerId) triggered.push({ event, receivedMicros });
   });
   const client = new PlayerClient({ url: stack.gatewayUrls[0] as string, getToken: () => api.sessionToken(playerId) });
   client.on('intervention', (prompt) => prompts.set(prompt.interventionId, { prompt, receivedMicros: nowEpochMicros() }));

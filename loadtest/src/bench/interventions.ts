@@ -14,12 +14,13 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BusConnection, BusPublisher, createLogger, EVENTS_EXCHANGE, upsertMarkedSection, vhostAmqpUrl } from '@croupier/shared';
+import { BusConnection, BusPublisher, createLogger, upsertMarkedSection, vhostAmqpUrl } from '@croupier/shared';
 import { formatIsoMicros, nowEpochMicros, parseIsoMicros, ROUTING_KEYS, type EventEnvelope } from '@croupier/shared/contracts';
 import { infraSettings } from '@croupier/shared/testing';
 import { formatSummary, LatencyRecorder, type LatencySummary } from '../latency.js';
 import { BrandStack, removeBrandData } from '../stack/brand-stack.js';
 import { REPOSITORY_ROOT } from '../stack/service-process.js';
+import { listenForInterventions } from '../intervention-listener.js';
 import { runOpenLoop } from './open-loop.js';
 import { describeMachine, type MachineDescription } from './report.js';
 
@@ -101,21 +102,10 @@ async function measure(options: ReturnType<typeof readOptions>): Promise<RulesRe
   let latency = new LatencyRecorder();
   let interventionsByRule: Record<string, number> = {};
   let recording = false;
-  connection.onSetup(async (model) => {
-    const channel = await model.createChannel();
-    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-    await channel.bindQueue(queue, EVENTS_EXCHANGE, ROUTING_KEYS.InterventionTriggered);
-    await channel.consume(
-      queue,
-      (message) => {
-        if (message === null || !recording) return;
-        const receivedMicros = nowEpochMicros();
-        const event = JSON.parse(message.content.toString('utf8')) as EventEnvelope<'InterventionTriggered'>;
-        interventionsByRule[event.data.ruleId] = (interventionsByRule[event.data.ruleId] ?? 0) + 1;
-        latency.recordMicros(receivedMicros - parseIsoMicros(event.data.triggeringCommittedAt));
-      },
-      { noAck: true },
-    );
+  listenForInterventions(connection, (event, receivedMicros) => {
+    if (!recording) return;
+    interventionsByRule[event.data.ruleId] = (interventionsByRule[event.data.ruleId] ?? 0) + 1;
+    latency.recordMicros(receivedMicros - parseIsoMicros(event.data.triggeringCommittedAt));
   });
   try {
     await connection.start();
