@@ -321,7 +321,7 @@ describe('Tenant lifecycle', { timeout: 300_000 }, () => {
     }
 
     // A new Tenant for the retained brand cannot write into the namespace that
-    // is still terminating, and says so. Without a namespace controller the old
+    // is still terminating, and reports it. Without a namespace controller the old
     // objects stay, so the test removes one as that controller would.
     // The after hook deletes the Tenant with its data.
     await harness.api('POST', TENANTS, tenantManifest(retained, { deletionPolicy: 'Delete' }));

@@ -14,7 +14,7 @@ describe('WorkQueue', () => {
     assert.equal(queue.depth, 0);
   });
 
-  it('never hands a key in progress to a second worker, and requeues it when done', async () => {
+  it('serialises a key and requeues it when done', async () => {
     const queue = new WorkQueue();
     queue.add('alpha');
     const key = await queue.get();

@@ -50,8 +50,8 @@ export class ServiceProcess {
     const child = spawn(
       process.execPath,
       ['--conditions=source', '--import', 'tsx', path.join(REPOSITORY_ROOT, this.options.entry)],
-      // A process group of its own: Ctrl-C in the terminal reaches only the driver, which stops
-      // the services in order; the exit hook above still kills them if the driver crashes.
+      // A process group of its own, so Ctrl-C in the terminal reaches only the driver, which stops
+      // the services in order. The exit hook above still kills them if the driver crashes.
       { cwd: REPOSITORY_ROOT, env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     child.stdout?.pipe(log);

@@ -1,5 +1,5 @@
 /**
- * Decides whether a live object still holds everything the operator wants.
+ * Decides whether a live object still contains everything the operator wants.
  * The API server adds defaults and status, so the test is "desired is a
  * subset of live": every field the operator sets must be present with the
  * same value, lists must have the same length, and anything else is ignored.

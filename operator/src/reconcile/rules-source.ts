@@ -5,7 +5,7 @@ import type { Informer } from '../kube/informer.js';
 /**
  * Where a brand's rule set comes from: inline in the Tenant, or a key of a
  * ConfigMap the platform team owns. ConfigMaps carrying the rules-source label
- * are watched, so editing one rolls the rules engine at once; an unlabelled
+ * are watched, so editing one rolls the rules engine at once. An unlabelled
  * one is read directly and its changes are picked up at the next resync.
  */
 

@@ -50,7 +50,7 @@ export interface RulesConfig {
   staffTokenSecret: string | undefined;
   staffTokenTtlSeconds: number;
   staffSeed: StaffSeedEntry[];
-  /** How late, in event time, an event may arrive and still find every entry its windows need. */
+  /** Maximum lateness, in event time, at which an event still finds every entry its windows need. */
   maxLatenessMs: number;
   dedupTtlSeconds: number;
   busPrefetch: number;

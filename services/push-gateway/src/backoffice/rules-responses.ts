@@ -4,7 +4,7 @@ import { BackofficeRequestError } from './errors.js';
 /**
  * Checks the rules service's responses and maps them to the back office's
  * views. A flag from `GET /players/:playerId/flags` or `GET /flags` carries
- * the author and note of its latest change; a flag returned by review or
+ * the author and note of its latest change. A flag returned by review or
  * resolve carries its whole audit trail, whose last entry gives both.
  */
 

@@ -34,7 +34,7 @@ export interface FlagView {
   status: FlagStatus;
   createdAt: string;
   updatedAt: string;
-  /** Who made the latest change and the note they left, from the audit trail, so lists can show them. */
+  /** Actor and note of the latest change, from the audit trail, so that lists can show them. */
   lastActor: string | null;
   lastNote: string | null;
 }

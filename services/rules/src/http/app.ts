@@ -54,7 +54,7 @@ declare module 'fastify' {
 const PlayerId = Type.String({ minLength: 1, maxLength: 128 });
 const FlagId = Type.String({ format: 'uuid' });
 const FlagStatusSchema = Type.Union([Type.Literal('open'), Type.Literal('in_review'), Type.Literal('resolved')]);
-/** A note must say something: whitespace alone is refused like an empty one. */
+/** A note must contain text: whitespace alone is rejected like an empty note. */
 const Note = Type.String({ minLength: 1, maxLength: 4000, pattern: '\\S' });
 
 /** Routes served without a staff token. */

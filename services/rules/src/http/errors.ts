@@ -31,7 +31,7 @@ export const RULES_ERRORS = {
   RULES_ERR_TOKEN_INVALID: {
     statusCode: 401,
     when: 'the staff token fails verification (signature, issuer, audience, claims)',
-    // The reason comes from verifyStaffToken and already says that the token is invalid.
+    // The reason comes from verifyStaffToken and already states that the token is invalid.
     message: (d) => `${text(d.reason)}; sign in again`,
   },
   RULES_ERR_TOKEN_EXPIRED: {

@@ -155,7 +155,7 @@ function validateRule(candidate: unknown, path: string, problems: RuleFileProble
   return problems.length === before ? (candidate as RuleDefinition) : undefined;
 }
 
-/** Names the choices of a union of literals, such as severity, where TypeBox only says "Expected union value". */
+/** Names the choices of a union of literals, such as severity, where TypeBox reports only "Expected union value". */
 function allowedValues(schema: TSchema): string | undefined {
   const variants = (schema as { anyOf?: TSchema[] }).anyOf;
   if (variants === undefined || variants.length === 0) return undefined;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { compileRuleFile, RuleFileError, type RuleFileProblem, type RuleSet } from './load.js';
 
-/** What GET /rules reports. */
+/** Status of the loaded rules, as GET /rules returns it. */
 export interface RulesStatus {
   file: string;
   /** Null until a valid file has been loaded. */

@@ -212,7 +212,7 @@ export interface ComplianceFlagView {
   status: FlagStatus;
   /** Resolution note, or null while unresolved. */
   note: string | null;
-  /** Who made the last status change, or null while no one has changed the flag. */
+  /** Actor of the last status change, or null while no one has changed the flag. */
   changedBy: string | null;
   /** Time of the last status change, ISO 8601; clients keep the newest version of a flag by it. */
   updatedAt: string;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 export interface WalletClock {
-  /** Sets the time every later query of the pool sees through wallet_now(); null returns to the real time. */
+  /** Sets the time that wallet_now() returns to every later query of the pool; null returns to the real time. */
   set(time: string | null): void;
 }
 
