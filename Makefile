@@ -22,7 +22,7 @@ operator-sandbox: ## Run the operator on a local API server and onboard a sample
 	bash scripts/operator-sandbox.sh $(if $(KEEP),--keep,)
 
 .PHONY: bench
-bench: bench-balance bench-rules bench-operator ## Run every benchmark and rewrite docs/benchmarks.md.
+bench: bench-balance bench-rules bench-operator bench-loadtest ## Run every benchmark and rewrite docs/benchmarks.md.
 
 .PHONY: bench-balance
 bench-balance: ## Measure balance-path latency and throughput (about 6 minutes).
@@ -35,6 +35,10 @@ bench-rules: ## Measure event-to-intervention latency of the rules engine at 1,0
 .PHONY: bench-operator
 bench-operator: ## Measure Tenant onboarding, idle API load and operator memory (about 5 minutes).
 	bash scripts/bench-operator.sh
+
+.PHONY: bench-loadtest
+bench-loadtest: ## Load-test 10,000 players with a reconnect storm against the platform and bare socket.io; writes plots to docs/ (about 6 minutes).
+	bash scripts/bench-loadtest.sh
 
 .PHONY: generate
 generate: ## Regenerate the Tenant CRD from operator/src/api/tenant.ts.

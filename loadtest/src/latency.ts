@@ -14,13 +14,16 @@ export interface LatencySummary {
  * values keep their resolution, reported in milliseconds.
  */
 export class LatencyRecorder {
-  private readonly histogram = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 120_000_000,
-    numberOfSignificantValueDigits: 3,
-    useWebAssembly: false,
-  });
+  private readonly histogram = buildHistogram();
   private negativeCount = 0;
+
+  /** Rebuilds a recorder from `encode()`, for example one sent by a worker thread. */
+  static decode(encoded: EncodedLatency): LatencyRecorder {
+    const recorder = new LatencyRecorder();
+    recorder.histogram.add(hdr.decodeFromCompressedBase64(encoded.histogram, 32, false));
+    recorder.negativeCount = encoded.negativeSamples;
+    return recorder;
+  }
 
   /** Records one latency; negative values (clock skew) count separately and are stored as 0. */
   recordMicros(latencyMicros: number): void {
@@ -45,6 +48,16 @@ export class LatencyRecorder {
     this.negativeCount += other.negativeCount;
   }
 
+  /** A compact, structured-clone-safe form for `postMessage` and JSON files. */
+  encode(): EncodedLatency {
+    return { histogram: hdr.encodeIntoCompressedBase64(this.histogram), negativeSamples: this.negativeCount };
+  }
+
+  /** Latency in milliseconds at each percentile (0 to 100), for distribution plots. */
+  percentilesMs(percentiles: readonly number[]): Array<{ percentile: number; ms: number }> {
+    return percentiles.map((percentile) => ({ percentile, ms: Math.round(this.histogram.getValueAtPercentile(percentile)) / 1000 }));
+  }
+
   summary(): LatencySummary {
     const toMs = (micros: number): number => Math.round(micros) / 1000;
     return {
@@ -55,6 +68,21 @@ export class LatencyRecorder {
       maxMs: toMs(this.histogram.maxValue),
     };
   }
+}
+
+/** A LatencyRecorder in transit: the HDR histogram compressed to base64, and the clock-skew count. */
+export interface EncodedLatency {
+  histogram: string;
+  negativeSamples: number;
+}
+
+function buildHistogram(): hdr.Histogram {
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120_000_000,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  });
 }
 
 export function formatSummary(summary: LatencySummary): string {

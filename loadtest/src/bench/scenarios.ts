@@ -47,7 +47,7 @@ export interface BenchSettings {
 }
 
 /** Creates players and funds each with a deposit, so bets in the run succeed. */
-async function fundPlayers(api: WalletApi, playerIds: readonly string[], amount: string): Promise<void> {
+export async function fundPlayers(api: WalletApi, playerIds: readonly string[], amount: string): Promise<void> {
   await forEachConcurrently(playerIds, 64, async (playerId) => {
     const created = await api.createPlayer(playerId, 'EUR');
     if (created.statusCode !== 201) throw new Error(`creating ${playerId} failed with HTTP ${created.statusCode}`);
@@ -57,7 +57,11 @@ async function fundPlayers(api: WalletApi, playerIds: readonly string[], amount:
 }
 
 function placeRandomBet(api: WalletApi, playerIds: readonly string[]): Promise<{ playerId: string; balanceVersion?: number; ok: boolean }> {
-  const playerId = playerIds[Math.floor(Math.random() * playerIds.length)] as string;
+  return placeBet(api, playerIds[Math.floor(Math.random() * playerIds.length)] as string);
+}
+
+/** Sends one bet of 0.10 EUR as the demo provider; `balanceVersion` is the version the bet committed. */
+export function placeBet(api: WalletApi, playerId: string): Promise<{ playerId: string; balanceVersion?: number; ok: boolean }> {
   const call = { provider: DEMO_PROVIDER, playerId, transactionId: `bet-${randomUUID()}`, roundId: `round-${randomUUID()}`, gameId: 'bench' };
   return api.bet(call, '0.10', 'EUR').then((reply) => ({ playerId, balanceVersion: reply.body.balanceVersion, ok: reply.statusCode === 200 }));
 }

@@ -208,7 +208,8 @@ export function databaseName(brand: string): string {
   return `croupier_${brand.replace(/-/g, '_')}`;
 }
 
-async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
+/** Unlinks every Redis key under `prefix`, such as what an older run of the same brand left. */
+export async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   try {
