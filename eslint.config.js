@@ -16,4 +16,21 @@ export default tseslint.config(
     files: ['loadtest/**', 'scripts/**', '**/test/**', 'operator/bench/**', 'operator/scripts/**', 'services/*/scripts/**'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // k6 scripts run in k6's JavaScript runtime, not in Node: these are the globals it provides.
+    files: ['loadtest/k6/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        __ENV: 'readonly',
+        __VU: 'readonly',
+        __ITER: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+      },
+    },
+  },
 );
