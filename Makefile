@@ -44,6 +44,12 @@ bench-loadtest: ## Load-test 10,000 players with a reconnect storm against the p
 generate: ## Regenerate the Tenant CRD from operator/src/api/tenant.ts.
 	npm run generate -w operator
 
+##@ Load tests
+
+.PHONY: loadtest-kind
+loadtest-kind: ## Run the k6 balance-push Job on the current kind context and print its logs (needs kind, kubectl and a deployed brand; K6_NAMESPACE, PLAYERS, RATE, ...).
+	bash scripts/loadtest-kind.sh
+
 ##@ Development
 
 .PHONY: install
