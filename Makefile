@@ -41,8 +41,9 @@ bench-loadtest: ## Load-test 10,000 players with a reconnect storm against the p
 	bash scripts/bench-loadtest.sh
 
 .PHONY: generate
-generate: ## Regenerate the Tenant CRD from operator/src/api/tenant.ts.
+generate: ## Regenerate the Tenant CRD from operator/src/api/tenant.ts (and its copy in the operator chart).
 	npm run generate -w operator
+	cp operator/config/crd/platform.croupier.dev_tenants.yaml charts/croupier-operator/files/crds/
 
 ##@ Load tests
 
@@ -81,3 +82,60 @@ infra-down: ## Stop PostgreSQL, RabbitMQ and Redis.
 .PHONY: infra-status
 infra-status: ## Show whether each infrastructure component is running.
 	scripts/infra.sh status
+
+##@ Kind
+
+# kind v0.33.0 from the Go module proxy unless KIND names another binary; kind needs Docker or Podman.
+KIND ?= go run sigs.k8s.io/kind@v0.33.0
+KUBECTL ?= kubectl
+# helm v4.3.2, built and cached by charts/tools/build.sh unless HELM names another binary.
+HELM ?= $$(charts/tools/build.sh)/helm
+KIND_CLUSTER := croupier
+CROUPIER_NAMESPACE := croupier-system
+
+.PHONY: kind-up
+kind-up: ## Create the kind cluster of kind-config.yaml (one control plane, one worker, host ports 30080-30083).
+	$(KIND) create cluster --config kind-config.yaml
+
+.PHONY: kind-down
+kind-down: ## Delete the kind cluster and everything in it.
+	$(KIND) delete cluster --name $(KIND_CLUSTER)
+
+.PHONY: kind-infra
+kind-infra: ## Install RabbitMQ, Redis and PostgreSQL (chart croupier-infra-dev) into croupier-system and wait for them.
+	$(HELM) upgrade --install croupier-infra charts/croupier-infra-dev --namespace $(CROUPIER_NAMESPACE) --create-namespace \
+	  -f charts/examples/values-infra-kind.yaml --wait --timeout 10m
+
+.PHONY: kind-operator
+kind-operator: ## Install or upgrade the operator chart, with the Tenant CRD, into croupier-system and wait for it.
+	$(HELM) upgrade --install croupier charts/croupier-operator --namespace $(CROUPIER_NAMESPACE) --create-namespace \
+	  -f charts/examples/values-kind.yaml --wait --timeout 5m
+
+.PHONY: kind-tenants
+kind-tenants: ## Apply the example Tenants alpha and beta, wait until Ready, and publish them on the host ports.
+	$(KUBECTL) apply -f charts/examples/rules-beta.yaml -f charts/examples/tenant-alpha.yaml -f charts/examples/tenant-beta.yaml
+	$(KUBECTL) wait --for=condition=Ready tenant/alpha tenant/beta --timeout 10m
+	$(KUBECTL) apply -f charts/examples/nodeports.yaml
+	$(KUBECTL) get tenants
+
+.PHONY: kind-undeploy
+kind-undeploy: ## Delete the example Tenants, then uninstall the operator and the infrastructure (the CRD stays).
+	$(KUBECTL) delete --ignore-not-found --wait -f charts/examples/tenant-alpha.yaml -f charts/examples/tenant-beta.yaml --timeout 5m
+	$(KUBECTL) delete --ignore-not-found -f charts/examples/rules-beta.yaml
+	$(HELM) uninstall croupier --namespace $(CROUPIER_NAMESPACE) --ignore-not-found --wait
+	$(HELM) uninstall croupier-infra --namespace $(CROUPIER_NAMESPACE) --ignore-not-found --wait
+
+##@ Charts
+
+.PHONY: chart-tools
+chart-tools: ## Build helm v4.3.2 and kubeconform v0.8.0 from the Go module proxy (cached) and print their directory.
+	charts/tools/build.sh
+
+.PHONY: chart-lint
+chart-lint: ## Run helm lint --strict on both charts with their default values.
+	$(HELM) lint --strict charts/croupier-operator charts/croupier-infra-dev
+
+.PHONY: chart-check
+chart-check: ## Lint, render and schema-check every chart and example, install them into a test API server and run the operator there.
+	scripts/infra.sh up
+	eval "$$(scripts/infra.sh env)" && node --conditions=source --import tsx --test --test-concurrency=1 --test-reporter=spec charts/test/charts.test.ts
