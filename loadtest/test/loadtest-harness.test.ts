@@ -167,6 +167,8 @@ describe('load-test harness smoke run against the platform and a bare socket.io 
       assert.ok(run.timeline.length >= 3, `${run.target}: ${run.timeline.length} timeline points`);
       // Pushes received in the ramp, before the driver started, are left out of the timeline only.
       assert.ok(timelineCount <= run.commitToReceive.count && timelineCount >= run.commitToReceive.count - 40, run.target);
+      assert.equal(run.phases.beforeStorm.count + (run.phases.fromStorm?.count ?? 0), timelineCount, run.target);
+      assert.ok(run.phases.beforeStorm.count > 0, run.target);
     }
   });
 

@@ -76,6 +76,13 @@ function runRow(run: TargetRun): string {
   return `| ${LABELS[run.target]} | ${run.connected}/${run.players} | ${run.driver.achievedRatePerSecond}/s | ${run.driver.failed} | ${delivery.pushes} | ${ms(latency.p50Ms)} | ${ms(latency.p99Ms)} | ${ms(latency.p999Ms)} | ${ms(latency.maxMs)} | ${delivery.lost} | ${delivery.outOfOrder} | ${delivery.duplicates} |`;
 }
 
+function phaseRow(run: TargetRun): string {
+  const before = run.phases.beforeStorm;
+  const from = run.phases.fromStorm;
+  const fromCells = from === null ? '– | – | – | –' : `${ms(from.p50Ms)} | ${ms(from.p99Ms)} | ${ms(from.p999Ms)} | ${ms(from.maxMs)}`;
+  return `| ${LABELS[run.target]} | ${ms(before.p50Ms)} | ${ms(before.p99Ms)} | ${ms(before.p999Ms)} | ${ms(before.maxMs)} | ${fromCells} |`;
+}
+
 function stormRow(run: TargetRun): string {
   const delivery = run.delivery;
   return `| ${LABELS[run.target]} | ${run.storm.dropped} | ${delivery.freshResyncs} | ${delivery.staleResyncs} | ${delivery.missingResyncs} | ${ms(run.storm.dropToSnapshot.p50Ms)} | ${ms(run.storm.dropToSnapshot.p99Ms)} | ${ms(run.storm.dropToSnapshot.maxMs)} |`;
@@ -91,9 +98,11 @@ function comparison(report: HarnessReport): string {
   const bare = report.runs.find((run) => run.target === 'bare');
   if (platform === undefined || bare === undefined) return 'Only one target ran, so there is no comparison.';
   const delta = (left: number, right: number): string => `${(left - right).toFixed(3)} ms`;
-  return `The platform adds ${delta(platform.commitToReceive.p50Ms, bare.commitToReceive.p50Ms)} at p50 and ${delta(
-    platform.commitToReceive.p99Ms,
-    bare.commitToReceive.p99Ms,
+  const platformSteady = platform.phases.beforeStorm;
+  const bareSteady = bare.phases.beforeStorm;
+  return `Before the storm, the platform adds ${delta(platformSteady.p50Ms, bareSteady.p50Ms)} at p50 and ${delta(
+    platformSteady.p99Ms,
+    bareSteady.p99Ms,
   )} at p99 over the transport alone: the wallet's outbox relay, RabbitMQ with publisher confirms, the gateway's consumer and deduplication. Both runs share the same Redis adapter hop between replicas.`;
 }
 
@@ -102,11 +111,12 @@ export function renderSection(report: HarnessReport): string {
   const p = report.parameters;
   const components = [...new Set(report.runs.flatMap((run) => Object.keys(run.cpuSeconds)))].sort();
   const platform = report.runs.find((run) => run.target === 'platform');
+  const steadyP99 = platform?.phases.beforeStorm.p99Ms;
   const verdict =
-    platform === undefined
+    platform === undefined || steadyP99 === undefined
       ? ''
-      : `\nTarget p99 ≤ ${P99_TARGET_MS} ms with zero lost: p99 ${ms(platform.commitToReceive.p99Ms)}, ${platform.delivery.lost} lost (${
-          platform.commitToReceive.p99Ms <= P99_TARGET_MS && platform.delivery.lost === 0 ? 'met' : '**not met**'
+      : `\nTarget p99 ≤ ${P99_TARGET_MS} ms with zero lost, in the steady state before the storm: p99 ${ms(steadyP99)}, ${platform.delivery.lost} lost (${
+          steadyP99 <= P99_TARGET_MS && platform.delivery.lost === 0 ? 'met' : '**not met**'
         }).\n`;
   return `## Load test: players, wallet callbacks and a reconnect storm
 
@@ -133,6 +143,12 @@ Measured by \`make bench-loadtest\` (\`scripts/bench-loadtest.sh\`, code in
 ${report.runs.map(runRow).join('\n')}
 ${verdict}
 ${comparison(report)}
+
+Split at the storm (per-second histograms merged by when the push arrived):
+
+| target | before: p50 | p99 | p99.9 | max | storm on: p50 | p99 | p99.9 | max |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${report.runs.map(phaseRow).join('\n')}
 
 Reconnect storm: every dropped player must get a snapshot at least as new as
 the newest version it had seen.

@@ -31,6 +31,11 @@ export interface TargetRun {
   delivery: DeliveryCounts & { behindAtEnd: number };
   storm: { atSecond: number | null; dropped: number; dropToSnapshot: LatencySummary };
   commitToReceive: LatencySummary;
+  /**
+   * The same latency split at the storm: the steady state before it, and the
+   * storm with what follows. Without a storm, `beforeStorm` covers the whole run.
+   */
+  phases: { beforeStorm: LatencySummary; fromStorm: LatencySummary | null };
   negativeLatencySamples: number;
   distribution: Array<{ percentile: number; ms: number }>;
   /** One point per second after the driver started. */
@@ -151,6 +156,10 @@ export async function runScenario(target: LoadTarget, options: HarnessOptions, l
       delivery: { ...counts, behindAtEnd },
       storm: { atSecond: stormAtMs === undefined ? null : options.reconnectAtSeconds, dropped, dropToSnapshot: resync.summary() },
       commitToReceive: latency.summary(),
+      phases: {
+        beforeStorm: timeline.merged(driverStartedMs, 0, stormAtMs === undefined ? Number.POSITIVE_INFINITY : Math.floor(options.reconnectAtSeconds)).summary(),
+        fromStorm: stormAtMs === undefined ? null : timeline.merged(driverStartedMs, Math.floor(options.reconnectAtSeconds), Number.POSITIVE_INFINITY).summary(),
+      },
       negativeLatencySamples: latency.negativeSamples,
       distribution: latency.percentilesMs(DISTRIBUTION_PERCENTILES),
       timeline: timeline.points(driverStartedMs),

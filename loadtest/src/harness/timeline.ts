@@ -30,6 +30,17 @@ export class Timeline {
     return recorder === undefined ? undefined : toPoint(0, recorder);
   }
 
+  /** Merges the seconds in [fromSecond, toSecond) after the driver's start into one recorder. */
+  merged(startedMs: number, fromSecond: number, toSecond: number): LatencyRecorder {
+    const firstSecond = Math.floor(startedMs / 1000);
+    const merged = new LatencyRecorder();
+    for (const [second, recorder] of this.seconds) {
+      const relative = second - firstSecond;
+      if (relative >= fromSecond && relative < toSecond) merged.add(recorder);
+    }
+    return merged;
+  }
+
   /** Every second from the driver's start on, in order; seconds before it (stray pushes of the ramp) are left out. */
   points(startedMs: number): TimelinePoint[] {
     const firstSecond = Math.floor(startedMs / 1000);
