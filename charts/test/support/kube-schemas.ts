@@ -40,7 +40,7 @@ function toJsonSchema(node: unknown): unknown {
   }
   const out: Schema = {};
   for (const [key, value] of Object.entries(source)) {
-    // Property maps hold names, not schemas keywords, so only their values are converted.
+    // Property maps contain names, not schema keywords, so only their values are converted.
     if (key === 'properties' || key === 'definitions') {
       out[key] = Object.fromEntries(Object.entries(value as Schema).map(([name, child]) => [name, toJsonSchema(child)]));
     } else if (key.startsWith('x-kubernetes-') || key === 'format') {
