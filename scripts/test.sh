@@ -11,7 +11,7 @@ scripts/infra.sh install-browser
 npx tsc -b
 npx eslint .
 
-mapfile -t test_files < <(find services loadtest operator charts -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
+mapfile -t test_files < <(find services loadtest operator charts images -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
 if [[ "$#" -gt 0 ]]; then
   test_files=("$@")
 fi

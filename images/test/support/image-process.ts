@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync } from 'node:fs';
+import path from 'node:path';
+import type { Stage } from './dockerfile-report.js';
+
+/**
+ * Runs a target's ENTRYPOINT and HEALTHCHECK from its reproduced layout the
+ * way the container would, with the image's WORKDIR and ENV and plain `node`
+ * (no tsx, no `source` condition). When the test runs as root, the process
+ * also runs as the image's numeric USER, so the copied files are read-only
+ * for it.
+ */
+
+/** Returns the image's USER as numbers, or undefined when this process cannot switch to it. */
+function imageUser(stage: Stage): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const [uid, gid] = stage.user.split(':').map(Number);
+  return { uid: uid as number, gid: gid ?? (uid as number) };
+}
+
+/**
+ * Copies a cached layout into `runDir`, which the image user must be able to
+ * enter: the cache lives under root's home. Returns the copy's root.
+ */
+export function copyLayoutForRun(layoutRoot: string, runDir: string): string {
+  const root = path.join(runDir, path.basename(layoutRoot));
+  cpSync(layoutRoot, root, { recursive: true, verbatimSymlinks: true });
+  return root;
+}
+
+/** The program the image runs: `node` is this machine's Node.js, which has the version the Dockerfile pins. */
+function resolveProgram(command: string[]): [string, string[]] {
+  const [program, ...args] = command;
+  return [program === 'node' ? process.execPath : (program as string), args];
+}
+
+function environment(stage: Stage, env: Record<string, string>): NodeJS.ProcessEnv {
+  // Built from nothing, so the test runner's NODE_OPTIONS (such as --import tsx) never reaches the service.
+  return { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', ...stage.env, ...env };
+}
+
+export interface ImageProcess {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+  stop(): Promise<number | null>;
+}
+
+/** Starts the target's ENTRYPOINT plus CMD in the layout at `root`. */
+export function startEntrypoint(stage: Stage, root: string, env: Record<string, string>): ImageProcess {
+  const [program, args] = resolveProgram([...(stage.entrypoint ?? []), ...(stage.cmd ?? [])]);
+  const child = spawn(program, args, {
+    cwd: path.join(root, stage.workdir),
+    env: environment(stage, env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...imageUser(stage),
+  });
+  let output = '';
+  const append = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Runs the target's HEALTHCHECK command once, as Docker would inside the container, and returns its exit code. */
+export function runHealthcheck(stage: Stage, root: string, env: Record<string, string>, timeoutMs = 10_000): Promise<number | null> {
+  const [form, ...command] = stage.healthcheck ?? [];
+  if (form !== 'CMD') throw new Error(`stage ${stage.name}: HEALTHCHECK is ${form ?? 'missing'}, not the exec form CMD`);
+  const [program, args] = resolveProgram(command);
+  const child = spawn(program, args, {
+    cwd: path.join(root, stage.workdir),
+    env: environment(stage, env),
+    stdio: 'ignore',
+    timeout: timeoutMs,
+    ...imageUser(stage),
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code));
+  });
+}
+
+/** Polls `url` until it returns 200; fails early with the process output when the process exits first. */
+export async function waitUntilReady(url: string, service: ImageProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastProblem = 'no response yet';
+  while (Date.now() < deadline) {
+    if (service.child.exitCode !== null || service.child.signalCode !== null) {
+      throw new Error(`the process exited with ${service.child.exitCode ?? service.child.signalCode} before ${url} returned 200:\n${service.output()}`);
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.status === 200) return;
+      lastProblem = `HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`;
+    } catch (error) {
+      lastProblem = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${url} did not return 200 within ${timeoutMs} ms (${lastProblem}):\n${service.output()}`);
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds the four Croupier images from the root Dockerfile and, with --kind,
+# loads them into a kind cluster. Needs docker (or podman, through
+# CONTAINER_ENGINE=podman) and, for --kind, the kind CLI.
+#
+#   scripts/images.sh                      # build ghcr.io/croupier/<image>:<version>
+#   scripts/images.sh --kind               # build, then kind load docker-image into cluster "croupier"
+#   VERSION=0.2.0-rc.1 scripts/images.sh   # another tag
+#
+# The version defaults to the root package.json's; the tag is never latest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+images=(wallet rules push-gateway operator)
+engine="${CONTAINER_ENGINE:-docker}"
+registry="${IMAGE_REGISTRY:-ghcr.io/croupier}"
+version="${VERSION:-$(node -p 'require("./package.json").version')}"
+kind_cluster="${KIND_CLUSTER:-croupier}"
+load_into_kind=false
+
+for argument in "$@"; do
+  case "$argument" in
+    --kind) load_into_kind=true ;;
+    -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "images.sh: unknown argument $argument; see --help" >&2; exit 2 ;;
+  esac
+done
+
+if [[ -z "$version" || "$version" == "latest" ]]; then
+  echo "images.sh: invalid version '$version'; set VERSION to a release such as 0.1.0" >&2
+  exit 2
+fi
+command -v "$engine" >/dev/null || { echo "images.sh: $engine not found; install it or set CONTAINER_ENGINE" >&2; exit 1; }
+
+revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git status --porcelain 2>/dev/null)" ]]; then revision="$revision-dirty"; fi
+created="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+
+for image in "${images[@]}"; do
+  reference="$registry/$image:$version"
+  echo "images.sh: building $reference" >&2
+  # BuildKit (docker 23 and later, podman) builds the shared stages once and reuses them for each target.
+  DOCKER_BUILDKIT=1 "$engine" build \
+    --target "$image" \
+    --build-arg "VERSION=$version" \
+    --build-arg "REVISION=$revision" \
+    --build-arg "CREATED=$created" \
+    --tag "$reference" \
+    --file Dockerfile .
+done
+
+if [[ "$load_into_kind" == true ]]; then
+  command -v kind >/dev/null || { echo "images.sh: kind not found; install it to load images into a cluster" >&2; exit 1; }
+  for image in "${images[@]}"; do
+    echo "images.sh: loading $registry/$image:$version into kind cluster $kind_cluster" >&2
+    if [[ "$engine" == podman ]]; then
+      # kind load docker-image reads from a docker daemon; with podman, hand it an archive instead.
+      archive="$(mktemp --suffix=.tar)"
+      podman save --output "$archive" "$registry/$image:$version"
+      kind load image-archive "$archive" --name "$kind_cluster"
+      rm -f "$archive"
+    else
+      kind load docker-image "$registry/$image:$version" --name "$kind_cluster"
+    fi
+  done
+fi
