@@ -125,6 +125,16 @@ kind-undeploy: ## Delete the example Tenants, then uninstall the operator and th
 	$(HELM) uninstall croupier --namespace $(CROUPIER_NAMESPACE) --ignore-not-found --wait
 	$(HELM) uninstall croupier-infra --namespace $(CROUPIER_NAMESPACE) --ignore-not-found --wait
 
+##@ Images
+
+.PHONY: images
+images: ## Build the wallet, rules, push-gateway and operator images, tagged with the root package.json version (needs docker or podman).
+	bash scripts/images.sh
+
+.PHONY: kind-load
+kind-load: ## Build the images and load them into the kind cluster (KIND, KIND_CLUSTER; CONTAINER_ENGINE=podman works too).
+	KIND="$(KIND)" KIND_CLUSTER=$(KIND_CLUSTER) bash scripts/images.sh --kind
+
 ##@ Charts
 
 .PHONY: chart-tools

@@ -6,6 +6,7 @@
 #   scripts/images.sh                      # build ghcr.io/croupier/<image>:<version>
 #   scripts/images.sh --kind               # build, then kind load docker-image into cluster "croupier"
 #   VERSION=0.2.0-rc.1 scripts/images.sh   # another tag
+# Also read: IMAGE_REGISTRY, KIND (the kind command) and KIND_CLUSTER.
 #
 # The version defaults to the root package.json's; the tag is never latest.
 set -euo pipefail
@@ -16,12 +17,14 @@ engine="${CONTAINER_ENGINE:-docker}"
 registry="${IMAGE_REGISTRY:-ghcr.io/croupier}"
 version="${VERSION:-$(node -p 'require("./package.json").version')}"
 kind_cluster="${KIND_CLUSTER:-croupier}"
+# KIND may be a command line, such as the Makefile's `go run sigs.k8s.io/kind@<version>`.
+read -r -a kind_command <<< "${KIND:-kind}"
 load_into_kind=false
 
 for argument in "$@"; do
   case "$argument" in
     --kind) load_into_kind=true ;;
-    -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "images.sh: unknown argument $argument; see --help" >&2; exit 2 ;;
   esac
 done
@@ -31,6 +34,9 @@ if [[ -z "$version" || "$version" == "latest" ]]; then
   exit 2
 fi
 command -v "$engine" >/dev/null || { echo "images.sh: $engine not found; install it or set CONTAINER_ENGINE" >&2; exit 1; }
+if [[ "$load_into_kind" == true ]]; then
+  command -v "${kind_command[0]}" >/dev/null || { echo "images.sh: ${kind_command[0]} not found; install kind or set KIND" >&2; exit 1; }
+fi
 
 revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
 if [[ -n "$(git status --porcelain 2>/dev/null)" ]]; then revision="$revision-dirty"; fi
@@ -39,8 +45,8 @@ created="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 for image in "${images[@]}"; do
   reference="$registry/$image:$version"
   echo "images.sh: building $reference" >&2
-  # BuildKit (docker 23 and later, podman) builds the shared stages once and reuses them for each target.
-  DOCKER_BUILDKIT=1 "$engine" build \
+  # With BuildKit (the default builder since Docker 23) the shared stages build once and are reused for each target.
+  "$engine" build \
     --target "$image" \
     --build-arg "VERSION=$version" \
     --build-arg "REVISION=$revision" \
@@ -50,17 +56,16 @@ for image in "${images[@]}"; do
 done
 
 if [[ "$load_into_kind" == true ]]; then
-  command -v kind >/dev/null || { echo "images.sh: kind not found; install it to load images into a cluster" >&2; exit 1; }
   for image in "${images[@]}"; do
     echo "images.sh: loading $registry/$image:$version into kind cluster $kind_cluster" >&2
     if [[ "$engine" == podman ]]; then
       # kind load docker-image reads from a docker daemon; with podman, hand it an archive instead.
       archive="$(mktemp --suffix=.tar)"
       podman save --output "$archive" "$registry/$image:$version"
-      kind load image-archive "$archive" --name "$kind_cluster"
+      "${kind_command[@]}" load image-archive "$archive" --name "$kind_cluster"
       rm -f "$archive"
     else
-      kind load docker-image "$registry/$image:$version" --name "$kind_cluster"
+      "${kind_command[@]}" load docker-image "$registry/$image:$version" --name "$kind_cluster"
     fi
   done
 fi
