@@ -12,7 +12,7 @@ import { OperatorEnvSchema } from '../../operator/src/config.js';
 import { OPERATOR_NAMESPACE, startHarness, type Harness } from '../../operator/test/support/harness.js';
 import { checkDockerfile, formatFindings, REPOSITORY_ROOT, type DockerfileReport, type Stage } from './support/dockerfile-report.js';
 import { buildImageLayouts } from './support/image-layout.js';
-import { copyLayoutForRun, runHealthcheck, startEntrypoint, waitUntilReady, type ImageProcess } from './support/image-process.js';
+import { copyLayoutForRun, processUid, runHealthcheck, startEntrypoint, waitUntilReady, type ImageProcess } from './support/image-process.js';
 
 /**
  * Checks the container images without a container engine. The Dockerfile is
@@ -38,6 +38,12 @@ function target(report: DockerfileReport, name: ImageName): Stage {
   const stage = report.stages.find((candidate) => candidate.name === name && candidate.isTarget);
   assert.ok(stage, `the Dockerfile has no target stage ${name}`);
   return stage;
+}
+
+/** Checks that a process started from an image runs as the image's USER; only root can switch users. */
+function assertRunsAsImageUser(name: string, stage: Stage, pid: number | undefined): void {
+  if (process.getuid?.() !== 0) return;
+  assert.equal(processUid(pid as number), Number(stage.user.split(':')[0]), `${name}: runs as the image's USER ${stage.user}`);
 }
 
 function randomSecret(): string {
@@ -269,6 +275,7 @@ describe('image layouts', { timeout: 15 * 60_000 }, () => {
       running.push(service);
       const url = `http://127.0.0.1:${port}`;
       await waitUntilReady(`${url}/readyz`, service);
+      assertRunsAsImageUser(name, stage, service.child.pid);
       assert.equal(await runHealthcheck(stage, root, env), 0, `${name}: HEALTHCHECK against the running service`);
       return url;
     }
@@ -362,6 +369,7 @@ describe('image layouts', { timeout: 15 * 60_000 }, () => {
       const operator = startEntrypoint(stage, root, env);
       try {
         await waitUntilReady(`http://127.0.0.1:${port}/readyz`, operator);
+        assertRunsAsImageUser('operator', stage, operator.child.pid);
         assert.equal(await runHealthcheck(stage, root, env), 0, 'operator: HEALTHCHECK against the running operator');
       } finally {
         assert.equal(await operator.stop(), 0, `operator exits 0 on SIGTERM:\n${operator.output()}`);

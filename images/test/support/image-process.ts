@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Stage } from './dockerfile-report.js';
 
@@ -37,6 +37,16 @@ function resolveProgram(command: string[]): [string, string[]] {
 function environment(stage: Stage, env: Record<string, string>): NodeJS.ProcessEnv {
   // Built from nothing, so the test runner's NODE_OPTIONS (such as --import tsx) never reaches the service.
   return { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', ...stage.env, ...env };
+}
+
+/** Returns the real UID of a running process from /proc, or undefined once it is gone. */
+export function processUid(pid: number): number | undefined {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('Uid:'));
+    return line === undefined ? undefined : Number(line.split(/\s+/)[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ImageProcess {
