@@ -20,6 +20,7 @@ import { after, before, describe, it } from 'node:test';
 import { infraSettings, uniqueBrand } from '@croupier/shared/testing';
 import WebSocket from 'ws';
 import { parseAllDocuments } from 'yaml';
+import { HTTP_PORT, WORKLOAD_NAMES } from '../../operator/src/reconcile/desired.js';
 import { startTestEnvironment, type TestEnvironment } from '../../operator/test/support/testenv.js';
 import { DEMO_PROVIDER, BrandStack, removeBrandData } from '../src/stack/brand-stack.js';
 import { REPOSITORY_ROOT } from '../src/stack/service-process.js';
@@ -594,6 +595,32 @@ describe('k6 manifests', () => {
     const libFiles = (lib?.configMap?.items ?? []).map((item) => `lib/${item.path}`).sort();
     assert.deepEqual(libFiles, moduleGraph().filter((file) => file.startsWith('lib/')));
     assert.ok(spec.runner.volumeMounts.some((mount) => mount.name === 'lib' && mount.mountPath === '/test/lib'));
+  });
+
+  it('open egress from k6 pods to the gateway', () => {
+    const objects = kustomizeOutput();
+    const job = objects.find((object) => object.kind === 'Job') as KubeObject;
+    const policy = objects.find((object) => object.kind === 'NetworkPolicy') as KubeObject;
+    const [testRun] = parseYamlObjects(readFileSync(path.join(DEPLOY_DIR, 'testrun.yaml'), 'utf8'));
+    const jobPodLabels = (job.spec?.template as { metadata: { labels: Record<string, string> } }).metadata.labels;
+    const runnerLabels = (testRun?.spec as { runner: { metadata: { labels: Record<string, string> } } }).runner.metadata.labels;
+    const spec = policy.spec as {
+      podSelector: { matchLabels: Record<string, string> };
+      policyTypes: string[];
+      egress: Array<{ to: Array<{ podSelector: { matchLabels: Record<string, string> } }>; ports: Array<{ port: number }> }>;
+    };
+
+    // The operator's default-deny policy blocks egress to the gateway for every other pod of the brand namespace.
+    assert.deepEqual(spec.policyTypes, ['Egress']);
+    for (const [key, value] of Object.entries(spec.podSelector.matchLabels)) {
+      assert.equal(jobPodLabels[key], value, `Job pods carry ${key}=${value}`);
+      assert.equal(runnerLabels[key], value, `TestRun runner pods carry ${key}=${value}`);
+    }
+    assert.deepEqual(spec.egress[0]?.to[0]?.podSelector.matchLabels, { 'app.kubernetes.io/name': WORKLOAD_NAMES.gateway });
+    assert.deepEqual(
+      spec.egress[0]?.ports.map((port) => port.port),
+      [HTTP_PORT],
+    );
   });
 
   it('pin the k6 image and run it unprivileged', () => {
