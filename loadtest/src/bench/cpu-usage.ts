@@ -20,14 +20,18 @@ const SERVER_COMMANDS: Record<string, string> = {
   'redis-server': 'redis',
 };
 
+/**
+ * Returns the CPU time of a process plus that of its exited children. Without
+ * the children's share, a PostgreSQL backend that exits during a measurement
+ * takes its CPU time with it and the component's difference can turn negative.
+ */
 function processCpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may contain spaces.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const userTicks = Number(fields[11]);
-    const systemTicks = Number(fields[12]);
-    return (userTicks + systemTicks) / TICKS_PER_SECOND;
+    const [userTicks, systemTicks, childUserTicks, childSystemTicks] = fields.slice(11, 15).map(Number) as [number, number, number, number];
+    return (userTicks + systemTicks + childUserTicks + childSystemTicks) / TICKS_PER_SECOND;
   } catch {
     return 0;
   }
