@@ -61,9 +61,12 @@ install: ## Install the npm dependencies of every workspace.
 test: ## Run the whole test suite against real PostgreSQL, RabbitMQ and Redis.
 	bash scripts/test.sh
 
-.PHONY: typecheck
-typecheck: ## Type-check every workspace.
+.PHONY: build
+build: ## Compile every workspace to its dist/ folder with tsc -b, as the image build stage does.
 	npx tsc -b
+
+.PHONY: typecheck
+typecheck: build ## Type-check every workspace (tsc -b checks while it compiles).
 
 .PHONY: lint
 lint: ## Lint every workspace.
