@@ -163,6 +163,8 @@ describe('load-test harness smoke run against the platform and a bare socket.io 
       const values = run.distribution.map((point) => point.ms);
       assert.deepEqual(values, [...values].sort((left, right) => left - right), `${run.target}: percentiles must not decrease`);
       assert.equal(run.distribution.at(-1)?.ms, run.commitToReceive.maxMs, run.target);
+      assert.equal(run.distributionBeforeStorm.length, run.distribution.length, run.target);
+      assert.ok((run.distributionBeforeStorm.at(-1)?.ms ?? 0) <= run.commitToReceive.maxMs, run.target);
       const timelineCount = run.timeline.reduce((total, point) => total + point.count, 0);
       assert.ok(run.timeline.length >= 3, `${run.target}: ${run.timeline.length} timeline points`);
       // Pushes received in the ramp, before the driver started, are left out of the timeline only.
@@ -176,10 +178,24 @@ describe('load-test harness smoke run against the platform and a bare socket.io 
     const distribution = readFileSync(path.join(outputDirectory, DISTRIBUTION_SVG), 'utf8');
     const timeline = readFileSync(path.join(outputDirectory, TIMELINE_SVG), 'utf8');
     assert.match(distribution, /^<\?xml[^>]*\?>\s*<svg /);
-    assert.equal(distribution.match(/<polyline /g)?.length, 2);
+    assert.equal(distribution.match(/<polyline /g)?.length, 4);
     assert.equal(timeline.match(/<polyline /g)?.length, 4);
     assert.match(timeline, /reconnect storm/);
     assert.equal(readFileSync(path.join(REPOSITORY_ROOT, 'docs', 'benchmarks.md'), 'utf8'), benchmarksBefore);
+  });
+
+  it('redraws plots from saved results', () => {
+    const plot = path.join(outputDirectory, TIMELINE_SVG);
+    rmSync(plot);
+    const redrawn = runHarness(['--render-only', '--output-dir', outputDirectory], 30_000);
+    assert.equal(redrawn.status, 0, redrawn.stderr);
+    assert.equal(readFileSync(plot, 'utf8').match(/<polyline /g)?.length, 4);
+
+    const empty = mkdtempSync(path.join(tmpdir(), 'croupier-loadtest-empty-'));
+    const missing = runHarness(['--render-only', '--output-dir', empty], 30_000);
+    rmSync(empty, { recursive: true, force: true });
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /--render-only found no saved result at .*loadtest-results\.json/);
   });
 
   it('prints a progress line', () => {

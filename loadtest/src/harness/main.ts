@@ -28,8 +28,32 @@ function readOptions(): HarnessOptions {
   }
 }
 
+/** Writes the JSON result and the plots to `directory`, and the section of docs/benchmarks.md when asked to. */
+function writeOutputs(report: HarnessReport, directory: string, shouldUpdateDocs: boolean): void {
+  mkdirSync(directory, { recursive: true });
+  writeFileSync(path.join(directory, RESULTS_FILE), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(directory, DISTRIBUTION_SVG), renderDistributionSvg(report));
+  writeFileSync(path.join(directory, TIMELINE_SVG), renderTimelineSvg(report));
+  log(`wrote ${RESULTS_FILE}, ${DISTRIBUTION_SVG} and ${TIMELINE_SVG} to ${directory}`);
+  if (!shouldUpdateDocs) return;
+
+  const file = path.join(REPOSITORY_ROOT, 'docs', 'benchmarks.md');
+  const existing = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  writeFileSync(file, upsertMarkedSection(existing, 'loadtest', renderSection(report)));
+  log('updated the loadtest section of docs/benchmarks.md');
+}
+
 async function main(): Promise<void> {
   const options = readOptions();
+  if (options.isRenderOnly) {
+    const savedFile = path.join(options.outputDirectory, RESULTS_FILE);
+    if (!existsSync(savedFile)) {
+      console.error(`loadtest: --render-only found no saved result at ${savedFile}; run a measurement first`);
+      process.exit(2);
+    }
+    writeOutputs(JSON.parse(readFileSync(savedFile, 'utf8')) as HarnessReport, options.outputDirectory, options.shouldUpdateDocs);
+    return;
+  }
   const infra = infraSettings();
   const logDirectory = path.join(REPOSITORY_ROOT, '.bench', 'logs');
   const runs: TargetRun[] = [];
@@ -48,7 +72,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const { targets: _targets, outputDirectory: _output, shouldUpdateDocs: _docs, profile, ...parameters } = options;
+  const { targets: _targets, outputDirectory: _output, shouldUpdateDocs: _docs, isRenderOnly: _render, profile, ...parameters } = options;
   const report: HarnessReport = {
     date: new Date().toISOString().slice(0, 10),
     command: process.argv.length > 2 ? `npm run loadtest -- ${process.argv.slice(2).join(' ')}` : 'make bench-loadtest',
@@ -57,22 +81,11 @@ async function main(): Promise<void> {
     parameters,
     runs,
   };
-  mkdirSync(options.outputDirectory, { recursive: true });
-  writeFileSync(path.join(options.outputDirectory, RESULTS_FILE), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(path.join(options.outputDirectory, DISTRIBUTION_SVG), renderDistributionSvg(report));
-  writeFileSync(path.join(options.outputDirectory, TIMELINE_SVG), renderTimelineSvg(report));
-  log(`wrote ${RESULTS_FILE}, ${DISTRIBUTION_SVG} and ${TIMELINE_SVG} to ${options.outputDirectory}`);
-
-  if (options.shouldUpdateDocs) {
-    const file = path.join(REPOSITORY_ROOT, 'docs', 'benchmarks.md');
-    const existing = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-    writeFileSync(file, upsertMarkedSection(existing, 'loadtest', renderSection(report)));
-    log('updated the loadtest section of docs/benchmarks.md');
-  }
+  writeOutputs(report, options.outputDirectory, options.shouldUpdateDocs);
 
   const failures = runs.filter((run) => run.delivery.lost > 0 || run.delivery.staleResyncs > 0 || run.delivery.missingResyncs > 0 || run.connected < run.players);
   if (failures.length > 0) {
-    console.error(`loadtest: ${failures.map((run) => run.target).join(', ')} lost updates, resyncs or connections; see ${RESULTS_FILE}`);
+    console.error(`loadtest: failed for ${failures.map((run) => run.target).join(', ')}: lost updates, missing or stale resyncs, or players not connected; see ${RESULTS_FILE}`);
     process.exit(1);
   }
 }

@@ -25,6 +25,8 @@ export interface HarnessOptions {
   shouldUpdateDocs: boolean;
   /** A short name for the run in reports, `smoke` or `full`. */
   profile: string;
+  /** Redraw the plots and the section from the saved JSON result, without measuring. */
+  isRenderOnly: boolean;
 }
 
 export class OptionsError extends Error {}
@@ -50,6 +52,8 @@ Options:
                             docs/, and leave docs/benchmarks.md alone
   --no-docs                 write the JSON result and the plots to docs/ but leave
                             docs/benchmarks.md alone
+  --render-only             redraw the plots and the docs/benchmarks.md section from
+                            docs/loadtest-results.json without measuring
   --help                    show this text`;
 
 const SMOKE = { players: 40, rate: 20, duration: 4, connectRate: 200 };
@@ -74,6 +78,7 @@ export function parseHarnessOptions(argv: readonly string[], defaultOutputDirect
         targets: { type: 'string', default: 'platform,bare' },
         'output-dir': { type: 'string' },
         'no-docs': { type: 'boolean', default: false },
+        'render-only': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -115,6 +120,7 @@ export function parseHarnessOptions(argv: readonly string[], defaultOutputDirect
     // The section links the plots in docs/, so results written elsewhere never replace it.
     shouldUpdateDocs: !values['no-docs'] && values['output-dir'] === undefined,
     profile: values.smoke ? 'smoke' : 'full',
+    isRenderOnly: values['render-only'],
   };
 }
 

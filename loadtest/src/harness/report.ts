@@ -8,7 +8,7 @@ export interface HarnessReport {
   command: string;
   profile: string;
   machine: MachineDescription;
-  parameters: Omit<HarnessOptions, 'targets' | 'outputDirectory' | 'shouldUpdateDocs' | 'profile'>;
+  parameters: Omit<HarnessOptions, 'targets' | 'outputDirectory' | 'shouldUpdateDocs' | 'profile' | 'isRenderOnly'>;
   runs: TargetRun[];
 }
 
@@ -37,16 +37,25 @@ export function renderDistributionSvg(report: HarnessReport): string {
   const labels = ['0', '90', '99', '99.9', '99.99', '99.999'];
   const xTicks = Array.from({ length: lastX + 1 }, (_, x) => ({ value: x, label: labels[x] ?? `${x}` }));
   xTicks.push({ value: lastX + 1, label: 'max' });
-  const series: ChartSeries[] = report.runs.map((run) => ({
-    name: LABELS[run.target],
-    color: COLORS[run.target],
-    points: run.distribution.map((point) => [percentileX(point.percentile, lastX), point.ms]),
-  }));
+  const series: ChartSeries[] = report.runs.flatMap((run) => [
+    {
+      name: `${LABELS[run.target]}, whole run`,
+      color: COLORS[run.target],
+      points: run.distribution.map((point): [number, number] => [percentileX(point.percentile, lastX), point.ms]),
+    },
+    {
+      name: `${LABELS[run.target]}, before storm`,
+      color: COLORS[run.target],
+      dash: '6 4',
+      points: run.distributionBeforeStorm.map((point): [number, number] => [percentileX(point.percentile, lastX), point.ms]),
+    },
+  ]);
   return renderLineChart({
     title: 'Commit-to-receive latency by percentile',
     subtitle: subtitle(report),
     xLabel: 'percentile',
-    yLabel: 'milliseconds',
+    yLabel: 'milliseconds (log scale)',
+    yScale: 'log',
     series,
     xTicks,
   });
@@ -62,7 +71,8 @@ export function renderTimelineSvg(report: HarnessReport): string {
     title: 'Commit-to-receive latency per second of the run',
     subtitle: subtitle(report),
     xLabel: 'seconds since the driver started',
-    yLabel: 'milliseconds',
+    yLabel: 'milliseconds (log scale)',
+    yScale: 'log',
     series,
     markers: stormAt === undefined || stormAt === null ? [] : [{ x: stormAt, label: 'reconnect storm' }],
   });

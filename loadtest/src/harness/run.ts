@@ -36,6 +36,8 @@ export interface TargetRun {
    * storm with what follows. Without a storm, `beforeStorm` covers the whole run.
    */
   phases: { beforeStorm: LatencySummary; fromStorm: LatencySummary | null };
+  /** Percentiles of the steady state before the storm, for the distribution plot. */
+  distributionBeforeStorm: Array<{ percentile: number; ms: number }>;
   negativeLatencySamples: number;
   distribution: Array<{ percentile: number; ms: number }>;
   /** One point per second after the driver started. */
@@ -133,6 +135,8 @@ export async function runScenario(target: LoadTarget, options: HarnessOptions, l
     const resync = new LatencyRecorder();
     const counts = emptyCounts();
     let behindAtEnd = 0;
+    const stormSecond = stormAtMs === undefined ? Number.POSITIVE_INFINITY : Math.floor(options.reconnectAtSeconds);
+    const beforeStorm = timeline.merged(driverStartedMs, 0, stormSecond);
     for (const report of reports) {
       latency.add(LatencyRecorder.decode(report.latency));
       resync.add(LatencyRecorder.decode(report.resyncLatency));
@@ -157,9 +161,10 @@ export async function runScenario(target: LoadTarget, options: HarnessOptions, l
       storm: { atSecond: stormAtMs === undefined ? null : options.reconnectAtSeconds, dropped, dropToSnapshot: resync.summary() },
       commitToReceive: latency.summary(),
       phases: {
-        beforeStorm: timeline.merged(driverStartedMs, 0, stormAtMs === undefined ? Number.POSITIVE_INFINITY : Math.floor(options.reconnectAtSeconds)).summary(),
-        fromStorm: stormAtMs === undefined ? null : timeline.merged(driverStartedMs, Math.floor(options.reconnectAtSeconds), Number.POSITIVE_INFINITY).summary(),
+        beforeStorm: beforeStorm.summary(),
+        fromStorm: stormAtMs === undefined ? null : timeline.merged(driverStartedMs, stormSecond, Number.POSITIVE_INFINITY).summary(),
       },
+      distributionBeforeStorm: beforeStorm.percentilesMs(DISTRIBUTION_PERCENTILES),
       negativeLatencySamples: latency.negativeSamples,
       distribution: latency.percentilesMs(DISTRIBUTION_PERCENTILES),
       timeline: timeline.points(driverStartedMs),

@@ -18,6 +18,8 @@ export interface LineChart {
   markers?: Array<{ x: number; label: string }>;
   /** A line under the title, such as the run's parameters. */
   subtitle?: string;
+  /** `log` spaces powers of ten evenly, so sub-millisecond and multi-second values both stay readable. */
+  yScale?: 'linear' | 'log';
 }
 
 const WIDTH = 860;
@@ -29,19 +31,18 @@ export function renderLineChart(chart: LineChart): string {
   const allPoints = chart.series.flatMap((series) => series.points);
   const xMin = Math.min(...allPoints.map(([x]) => x), ...(chart.xTicks ?? []).map((tick) => tick.value));
   const xMax = Math.max(...allPoints.map(([x]) => x), ...(chart.xTicks ?? []).map((tick) => tick.value), xMin + 1);
-  const yStep = niceStep(Math.max(...allPoints.map(([, y]) => y), 0.001) / 5);
-  const yMax = yStep * Math.ceil(Math.max(...allPoints.map(([, y]) => y), 0.001) / yStep);
   const plotWidth = WIDTH - PLOT.left - PLOT.right;
   const plotHeight = HEIGHT - PLOT.top - PLOT.bottom;
   const toX = (x: number): number => PLOT.left + ((x - xMin) / (xMax - xMin)) * plotWidth;
-  const toY = (y: number): number => PLOT.top + plotHeight - (y / yMax) * plotHeight;
+  const yAxis = chart.yScale === 'log' ? logAxis(allPoints.map(([, y]) => y)) : linearAxis(allPoints.map(([, y]) => y));
+  const toY = (y: number): number => PLOT.top + plotHeight - yAxis.fraction(y) * plotHeight;
 
   const parts: string[] = [];
   parts.push(`<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`);
   parts.push(`<text x="${PLOT.left}" y="26" font-size="17" font-weight="bold">${escapeXml(chart.title)}</text>`);
   if (chart.subtitle !== undefined) parts.push(`<text x="${PLOT.left}" y="46" font-size="12" fill="#555">${escapeXml(chart.subtitle)}</text>`);
 
-  for (let y = 0; y <= yMax + yStep / 2; y += yStep) {
+  for (const y of yAxis.ticks) {
     parts.push(`<line x1="${PLOT.left}" x2="${PLOT.left + plotWidth}" y1="${toY(y).toFixed(1)}" y2="${toY(y).toFixed(1)}" stroke="#e4e4e4"/>`);
     parts.push(`<text x="${PLOT.left - 8}" y="${(toY(y) + 4).toFixed(1)}" font-size="12" text-anchor="end">${formatTick(y)}</text>`);
   }
@@ -80,7 +81,31 @@ ${parts.join('\n')}
 `;
 }
 
-/** The smallest of 1, 2 or 5 times a power of ten that is at least `raw`. */
+/** A y axis: where a value sits, from 0 at the bottom to 1 at the top, and where the ticks go. */
+interface Axis {
+  fraction: (value: number) => number;
+  ticks: number[];
+}
+
+function linearAxis(values: readonly number[]): Axis {
+  const largest = Math.max(...values, 0.001);
+  const step = niceStep(largest / 5);
+  const top = step * Math.ceil(largest / step);
+  const ticks: number[] = [];
+  for (let tick = 0; tick <= top + step / 2; tick += step) ticks.push(tick);
+  return { fraction: (value) => value / top, ticks };
+}
+
+function logAxis(values: readonly number[]): Axis {
+  const positive = values.filter((value) => value > 0);
+  const low = Math.floor(Math.log10(Math.min(...positive, 1)));
+  const high = Math.max(Math.ceil(Math.log10(Math.max(...positive, 1))), low + 1);
+  const ticks = Array.from({ length: high - low + 1 }, (_, index) => 10 ** (low + index));
+  // A zero cannot sit on a log axis, so it is drawn on the bottom line.
+  return { fraction: (value) => (Math.log10(Math.max(value, 10 ** low)) - low) / (high - low), ticks };
+}
+
+/** Returns the smallest of 1, 2 or 5 times a power of ten that is at least `raw`. */
 function niceStep(raw: number): number {
   const power = 10 ** Math.floor(Math.log10(raw));
   for (const factor of [1, 2, 5, 10]) if (factor * power >= raw) return factor * power;
