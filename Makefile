@@ -122,7 +122,7 @@ kind-tenants: ## Apply the example Tenants alpha and beta, wait until Ready, and
 	$(KUBECTL) get tenants
 
 .PHONY: kind-undeploy
-kind-undeploy: ## Delete the example Tenants, then uninstall the operator and the infrastructure (the CRD stays).
+kind-undeploy: ## Delete the example Tenants, then uninstall the operator and the infrastructure (the CRD, the infrastructure's volumes and admin Secrets stay; kind-down removes all).
 	$(KUBECTL) delete --ignore-not-found --wait -f charts/examples/tenant-alpha.yaml -f charts/examples/tenant-beta.yaml --timeout 5m
 	$(KUBECTL) delete --ignore-not-found -f charts/examples/rules-beta.yaml
 	$(HELM) uninstall croupier --namespace $(CROUPIER_NAMESPACE) --ignore-not-found --wait

@@ -5,6 +5,15 @@
 # docs/benchmarks.md. Pass --smoke for a run of seconds, --help for options.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Help and redrawing saved results need no servers.
+for argument in "$@"; do
+  if [[ "$argument" == "--help" || "$argument" == "--render-only" ]]; then
+    [[ -d node_modules ]] || npm ci --no-audit --no-fund
+    exec node --conditions=source --import tsx loadtest/src/harness/main.ts "$@"
+  fi
+done
+
 source scripts/prepare.sh
 
 exec node --conditions=source --import tsx loadtest/src/harness/main.ts "$@"

@@ -6,7 +6,8 @@
 #
 # Needs kubectl and a kind cluster with a brand deployed; neither exists in the
 # project's CI. Environment:
-#   K6_NAMESPACE   brand namespace (default brand-demo); it must contain the
+#   K6_NAMESPACE   brand namespace (default brand-alpha, the example Tenant of
+#                  `make kind-tenants`); it must contain the
 #                  Secret `credentials` (the operator creates it).
 #   K6_TIMEOUT_SECONDS  how long to wait for the Job (default 1800).
 #   DRY_RUN=1      only validate the manifests with a server-side dry run.
@@ -15,11 +16,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-namespace="${K6_NAMESPACE:-brand-demo}"
+namespace="${K6_NAMESPACE:-brand-alpha}"
 timeout_seconds="${K6_TIMEOUT_SECONDS:-1800}"
 job=croupier-k6-balance-push
 parameter_names=(PLAYERS RAMP HOLD RATE RECONNECT_SHARE RECONNECT_AT P99_MS CONNECT_ERROR_RATE_MAX BET_ERROR_RATE_MAX
-  WALLET_VUS WALLET_MAX_VUS BET_AMOUNT SNAPSHOT_TIMEOUT SETUP_TIMEOUT SETUP_BATCH PLAYER_PREFIX GATEWAY_URL WALLET_URL)
+  WALLET_VUS WALLET_MAX_VUS BET_AMOUNT SNAPSHOT_TIMEOUT SETUP_TIMEOUT SETUP_BATCH PLAYER_PREFIX RUN_ID GATEWAY_URL WALLET_URL)
 
 command -v kubectl >/dev/null || { echo "loadtest-kind: kubectl is not installed" >&2; exit 1; }
 context="$(kubectl config current-context 2>/dev/null || true)"

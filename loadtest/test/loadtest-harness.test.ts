@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PlayerDelivery } from '../src/harness/delivery.js';
+import { parseHarnessOptions, type HarnessOptions } from '../src/harness/options.js';
 import { DISTRIBUTION_SVG, RESULTS_FILE, TIMELINE_SVG, type HarnessReport } from '../src/harness/report.js';
 import { LatencyRecorder } from '../src/latency.js';
 import { REPOSITORY_ROOT } from '../src/stack/service-process.js';
@@ -86,6 +87,31 @@ describe('LatencyRecorder transfer between threads', () => {
     assert.ok(Math.abs(copiedMax - originalMax) <= originalMax / 1000, `${copiedMax} vs ${originalMax}`);
     assert.equal(copy.negativeSamples, 1);
     assert.equal(copy.count, 10_001);
+  });
+});
+
+describe('load-test harness output choice', () => {
+  const directories = { docs: '/repo/docs', smoke: '/repo/.bench/loadtest-smoke' };
+  const parse = (args: string[]): HarnessOptions => parseHarnessOptions(args, directories) as HarnessOptions;
+
+  it('full run updates the docs', () => {
+    const options = parse([]);
+    assert.equal(options.outputDirectory, directories.docs);
+    assert.equal(options.shouldUpdateDocs, true);
+    assert.equal(options.players, 10_000);
+  });
+
+  it('smoke run never touches docs', () => {
+    const options = parse(['--smoke']);
+    assert.equal(options.outputDirectory, directories.smoke);
+    assert.equal(options.shouldUpdateDocs, false);
+    assert.equal(options.players, 40);
+  });
+
+  it('output-dir leaves docs alone', () => {
+    const options = parse(['--output-dir', '/tmp/elsewhere']);
+    assert.equal(options.outputDirectory, '/tmp/elsewhere');
+    assert.equal(options.shouldUpdateDocs, false);
   });
 });
 

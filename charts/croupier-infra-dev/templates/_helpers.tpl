@@ -33,6 +33,11 @@ metadata:
   labels:
     {{- include "croupier-infra-dev.labels" .root | nindent 4 }}
     app.kubernetes.io/name: {{ .name }}
+  annotations:
+    # With persistence on, the data outlives `helm uninstall`, and RabbitMQ and
+    # PostgreSQL read their admin password only when the data directory is new.
+    # Keeping the Secret lets a reinstall find the same password again.
+    helm.sh/resource-policy: keep
 type: Opaque
 data:
   username: {{ .auth.username | b64enc | quote }}

@@ -15,7 +15,10 @@ function log(message: string): void {
 
 function readOptions(): HarnessOptions {
   try {
-    const options = parseHarnessOptions(process.argv.slice(2), path.join(REPOSITORY_ROOT, 'docs'));
+    const options = parseHarnessOptions(process.argv.slice(2), {
+      docs: path.join(REPOSITORY_ROOT, 'docs'),
+      smoke: path.join(REPOSITORY_ROOT, '.bench', 'loadtest-smoke'),
+    });
     if (options === 'help') {
       console.log(USAGE);
       process.exit(0);

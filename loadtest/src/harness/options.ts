@@ -38,7 +38,8 @@ at a fixed arrival rate, drops and reconnects a share of the players midway,
 and reports commit-to-receive latency, lost and out-of-order updates.
 
 Options:
-  --smoke                   a run of seconds: 40 players, 20 changes/s for 4 s
+  --smoke                   a run of seconds: 40 players, 20 changes/s for 4 s;
+                            writes to .bench/loadtest-smoke/, never to docs/
   --players N               connected players (default 10000)
   --rate N                  balance changes per second (default 200)
   --duration-seconds N      how long the driver runs (default 60)
@@ -59,8 +60,14 @@ Options:
 const SMOKE = { players: 40, rate: 20, duration: 4, connectRate: 200 };
 const FULL = { players: 10_000, rate: 200, duration: 60, connectRate: 1_000 };
 
+/** Where results go without --output-dir: full runs to the docs, smoke runs to a scratch folder. */
+export interface OutputDirectories {
+  docs: string;
+  smoke: string;
+}
+
 /** Parses and validates the command line; throws OptionsError with the offending flag and value. */
-export function parseHarnessOptions(argv: readonly string[], defaultOutputDirectory: string): HarnessOptions | 'help' {
+export function parseHarnessOptions(argv: readonly string[], directories: OutputDirectories): HarnessOptions | 'help' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -116,9 +123,10 @@ export function parseHarnessOptions(argv: readonly string[], defaultOutputDirect
     workers: Math.min(workers, players),
     gatewayReplicas: positiveInteger('gateway-replicas', values['gateway-replicas']),
     targets: [...new Set(targets)] as TargetKind[],
-    outputDirectory: values['output-dir'] ?? defaultOutputDirectory,
-    // The section links the plots in docs/, so results written elsewhere never replace it.
-    shouldUpdateDocs: !values['no-docs'] && values['output-dir'] === undefined,
+    outputDirectory: values['output-dir'] ?? (values.smoke ? directories.smoke : directories.docs),
+    // The section links the plots in docs/, so results written elsewhere never replace it, and a
+    // smoke run's seconds of data never replace a full run's.
+    shouldUpdateDocs: !values['no-docs'] && !values.smoke && values['output-dir'] === undefined,
     profile: values.smoke ? 'smoke' : 'full',
     isRenderOnly: values['render-only'],
   };
