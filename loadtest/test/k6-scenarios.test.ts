@@ -515,8 +515,8 @@ function parseYamlObjects(text: string): KubeObject[] {
     .filter((object): object is KubeObject => object !== null);
 }
 
-function kustomizeOutput(): KubeObject[] {
-  const result = spawnSync('kubectl', ['kustomize', '--load-restrictor=LoadRestrictionsNone', DEPLOY_DIR], { encoding: 'utf8' });
+function kustomizeOutput(directory = DEPLOY_DIR): KubeObject[] {
+  const result = spawnSync('kubectl', ['kustomize', '--load-restrictor=LoadRestrictionsNone', directory], { encoding: 'utf8' });
   assert.equal(result.status, 0, `kubectl kustomize failed (is kubectl installed?): ${result.error?.message ?? result.stderr}`);
   return parseYamlObjects(result.stdout);
 }
@@ -595,6 +595,18 @@ describe('k6 manifests', () => {
     const libFiles = (lib?.configMap?.items ?? []).map((item) => `lib/${item.path}`).sort();
     assert.deepEqual(libFiles, moduleGraph().filter((file) => file.startsWith('lib/')));
     assert.ok(spec.runner.volumeMounts.some((mount) => mount.name === 'lib' && mount.mountPath === '/test/lib'));
+  });
+
+  it('render the scripts alone for the TestRun', () => {
+    const scriptsOnly = kustomizeOutput(path.join(DEPLOY_DIR, 'scripts'));
+    const full = kustomizeOutput().find((object) => object.kind === 'ConfigMap');
+
+    // Applying the whole folder would create the Job, which starts a run before the TestRun does.
+    assert.deepEqual(
+      scriptsOnly.map((object) => `${object.kind}/${object.metadata.name}`),
+      ['ConfigMap/croupier-k6-scripts'],
+    );
+    assert.deepEqual(scriptsOnly[0]?.data, full?.data);
   });
 
   it('open egress from k6 pods to the gateway', () => {
