@@ -8,7 +8,7 @@ SHELL := /usr/bin/env bash
 .PHONY: help
 help: ## Show the targets and what each does.
 	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
-	  /^[a-zA-Z_0-9-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } \
+	  /^[a-zA-Z_0-9-]+:.*?##/ { printf "  %-18s %s\n", $$1, $$2 } \
 	  /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
 ##@ Run
@@ -37,7 +37,7 @@ bench-operator: ## Measure Tenant onboarding, idle API load and operator memory 
 	bash scripts/bench-operator.sh
 
 .PHONY: bench-loadtest
-bench-loadtest: ## Load-test 10,000 players with a reconnect storm against the platform and bare socket.io; writes plots to docs/ (about 6 minutes).
+bench-loadtest: ## Load-test 10,000 players with a reconnect storm against the platform and bare socket.io; writes plots to docs/ (about 4 minutes on 2 cores).
 	bash scripts/bench-loadtest.sh
 
 .PHONY: generate

@@ -14,6 +14,10 @@ for argument in "$@"; do
   fi
 done
 
+# Reject invalid options before starting any server.
+[[ -d node_modules ]] || npm ci --no-audit --no-fund
+node --conditions=source --import tsx loadtest/src/harness/main.ts --check "$@"
+
 source scripts/prepare.sh
 
 exec node --conditions=source --import tsx loadtest/src/harness/main.ts "$@"

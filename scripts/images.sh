@@ -34,6 +34,7 @@ if [[ -z "$version" || "$version" == "latest" ]]; then
   exit 2
 fi
 command -v "$engine" >/dev/null || { echo "images.sh: $engine not found; install it or set CONTAINER_ENGINE" >&2; exit 1; }
+"$engine" info >/dev/null 2>&1 || { echo "images.sh: $engine is installed but its daemon or service does not respond ($engine info failed); start it and retry" >&2; exit 1; }
 if [[ "$load_into_kind" == true ]]; then
   command -v "${kind_command[0]}" >/dev/null || { echo "images.sh: ${kind_command[0]} not found; install kind or set KIND" >&2; exit 1; }
 fi

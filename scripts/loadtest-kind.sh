@@ -24,8 +24,12 @@ parameter_names=(PLAYERS RAMP HOLD RATE RECONNECT_SHARE RECONNECT_AT P99_MS CONN
 
 command -v kubectl >/dev/null || { echo "loadtest-kind: kubectl is not installed" >&2; exit 1; }
 context="$(kubectl config current-context 2>/dev/null || true)"
+if [[ -z "$context" ]]; then
+  echo "loadtest-kind: no current kubectl context is set; create the cluster with 'make kind-up' or switch with 'kubectl config use-context kind-NAME'" >&2
+  exit 1
+fi
 if [[ "$context" != kind-* ]]; then
-  echo "loadtest-kind: the current kubectl context is '${context:-none}', not a kind cluster (kind-*); switch with 'kubectl config use-context kind-NAME'" >&2
+  echo "loadtest-kind: the current kubectl context is '$context', not a kind cluster (kind-*); switch with 'kubectl config use-context kind-NAME'" >&2
   exit 1
 fi
 if ! kubectl get secret credentials -n "$namespace" >/dev/null 2>&1; then

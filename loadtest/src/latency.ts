@@ -48,25 +48,23 @@ export class LatencyRecorder {
     this.negativeCount += other.negativeCount;
   }
 
-  /** A compact, structured-clone-safe form for `postMessage` and JSON files. */
+  /** Encodes the recorder in a compact, structured-clone-safe form for `postMessage` and JSON files. */
   encode(): EncodedLatency {
     return { histogram: hdr.encodeIntoCompressedBase64(this.histogram), negativeSamples: this.negativeCount };
   }
 
   /** Latency in milliseconds at each percentile (0 to 100), for distribution plots. */
   percentilesMs(percentiles: readonly number[]): Array<{ percentile: number; ms: number }> {
-    return percentiles.map((percentile) => ({ percentile, ms: Math.round(this.histogram.getValueAtPercentile(percentile)) / 1000 }));
+    const maxMicros = this.histogram.maxValue;
+    return percentiles.map((percentile) => ({ percentile, ms: Math.round(Math.min(this.histogram.getValueAtPercentile(percentile), maxMicros)) / 1000 }));
   }
 
   summary(): LatencySummary {
     const toMs = (micros: number): number => Math.round(micros) / 1000;
-    return {
-      count: this.histogram.totalCount,
-      p50Ms: toMs(this.histogram.getValueAtPercentile(50)),
-      p99Ms: toMs(this.histogram.getValueAtPercentile(99)),
-      p999Ms: toMs(this.histogram.getValueAtPercentile(99.9)),
-      maxMs: toMs(this.histogram.maxValue),
-    };
+    // A percentile is the top of its HDR bucket, which can lie above the exact maximum; cap it there.
+    const maxMicros = this.histogram.maxValue;
+    const at = (percentile: number): number => toMs(Math.min(this.histogram.getValueAtPercentile(percentile), maxMicros));
+    return { count: this.histogram.totalCount, p50Ms: at(50), p99Ms: at(99), p999Ms: at(99.9), maxMs: toMs(maxMicros) };
   }
 }
 

@@ -123,6 +123,8 @@ describe('load-test harness command line', () => {
     { args: ['--reconnect-share', '1.5'], message: '--reconnect-share must be a number from 0 to 1, got "1.5"' },
     { args: ['--duration-seconds', '5', '--reconnect-at-seconds', '9'], message: '--reconnect-at-seconds must be below --duration-seconds (5), got 9' },
     { args: ['--colour'], message: "Unknown option '--colour'" },
+    { args: ['--render-only', '--players', '5'], message: '--render-only measures nothing, so it takes no --players' },
+    { args: ['--check', '--workers', 'two'], message: '--workers must be a positive integer, got "two"' },
   ];
   for (const { args, message } of cases) {
     it(`rejects ${args.join(' ')} with exit 2`, () => {
@@ -132,6 +134,14 @@ describe('load-test harness command line', () => {
       assert.equal(result.stdout, '');
     });
   }
+});
+
+describe('load-test harness option check', () => {
+  it('exits 0 without running', () => {
+    const result = runHarness(['--check', '--smoke'], 30_000);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, '');
+  });
 });
 
 describe('load-test harness smoke run against the platform and a bare socket.io server', () => {

@@ -59,5 +59,8 @@ export function readCpuSeconds(processes: ComponentProcesses): CpuSeconds {
 }
 
 export function subtractCpuSeconds(after: CpuSeconds, before: CpuSeconds): CpuSeconds {
-  return Object.fromEntries(Object.entries(after).map(([component, seconds]) => [component, seconds - (before[component] ?? 0)]));
+  // Rounded to the clock tick, so sums of ticks carry no floating-point noise into reports.
+  return Object.fromEntries(
+    Object.entries(after).map(([component, seconds]) => [component, Math.round((seconds - (before[component] ?? 0)) * TICKS_PER_SECOND) / TICKS_PER_SECOND]),
+  );
 }

@@ -48,6 +48,7 @@ function writeOutputs(report: HarnessReport, directory: string, shouldUpdateDocs
 
 async function main(): Promise<void> {
   const options = readOptions();
+  if (options.isCheckOnly) return;
   if (options.isRenderOnly) {
     const savedFile = path.join(options.outputDirectory, RESULTS_FILE);
     if (!existsSync(savedFile)) {
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const { targets: _targets, outputDirectory: _output, shouldUpdateDocs: _docs, isRenderOnly: _render, profile, ...parameters } = options;
+  const { targets: _targets, outputDirectory: _output, shouldUpdateDocs: _docs, isRenderOnly: _render, isCheckOnly: _check, profile, ...parameters } = options;
   const report: HarnessReport = {
     date: new Date().toISOString().slice(0, 10),
     command: process.argv.length > 2 ? `npm run loadtest -- ${process.argv.slice(2).join(' ')}` : 'make bench-loadtest',

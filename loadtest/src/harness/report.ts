@@ -8,7 +8,7 @@ export interface HarnessReport {
   command: string;
   profile: string;
   machine: MachineDescription;
-  parameters: Omit<HarnessOptions, 'targets' | 'outputDirectory' | 'shouldUpdateDocs' | 'profile' | 'isRenderOnly'>;
+  parameters: Omit<HarnessOptions, 'targets' | 'outputDirectory' | 'shouldUpdateDocs' | 'profile' | 'isRenderOnly' | 'isCheckOnly'>;
   runs: TargetRun[];
 }
 

@@ -22,9 +22,9 @@ export interface LineChart {
   yScale?: 'linear' | 'log';
 }
 
-const WIDTH = 860;
+const WIDTH = 920;
 const HEIGHT = 460;
-const PLOT = { left: 70, right: 200, top: 60, bottom: 60 };
+const PLOT = { left: 70, right: 250, top: 60, bottom: 60 };
 
 /** Renders a line chart as a standalone SVG document; no dependency, so the benchmark can write it anywhere. */
 export function renderLineChart(chart: LineChart): string {
