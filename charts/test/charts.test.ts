@@ -385,6 +385,9 @@ spec:
         const forbidden = metrics.split('\n').filter((line) => line.startsWith('croupier_operator_kube_requests_total') && /code="403"/.test(line));
         assert.deepEqual(forbidden, [], 'the API server refused none of the operator requests');
         assert.match(metrics, /croupier_operator_kube_requests_total\{[^}]*verb="delete"[^}]*resource="namespaces"[^}]*code="200"/);
+      } catch (error) {
+        // The operator's warnings and errors usually name the failing request; keep them with the failure.
+        throw new Error(`${(error as Error).message}\noperator output:\n${output}`, { cause: error });
       } finally {
         // After a failure, the operator (while it runs) still removes what it provisioned on the shared servers.
         if (!deleted && child.exitCode === null) await deleteBrands();
