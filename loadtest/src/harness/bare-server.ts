@@ -81,12 +81,14 @@ async function route(request: IncomingMessage, response: ServerResponse): Promis
     return;
   }
   if (request.method !== 'POST' || request.url !== '/emit') {
+    console.error(`bare-server: route not found: ${request.method} ${request.url}`);
     reply(response, 404, { error: { code: 'BARE_ERR_NOT_FOUND', message: `route not found: ${request.method} ${request.url}; the routes are POST /emit and GET /readyz` } });
     return;
   }
   const body = await readBody(request);
   const playerId = (body as { playerId?: unknown } | undefined)?.playerId;
   if (typeof playerId !== 'string' || playerId === '') {
+    console.error(`bare-server: invalid POST /emit body, playerId ${JSON.stringify(playerId)}`);
     reply(response, 400, { error: { code: 'BARE_ERR_PLAYER_ID', message: 'invalid body: expected {"playerId": "<non-empty string>"}' } });
     return;
   }

@@ -24,7 +24,7 @@ export function addCounts(total: DeliveryCounts, more: DeliveryCounts): void {
 }
 
 /**
- * What one player received, so a run can tell lost, duplicated and
+ * Record of the pushes and snapshots one player received, so a run can tell lost, duplicated and
  * out-of-order pushes apart, and check that each reconnect brings a fresh
  * snapshot.
  *
@@ -82,7 +82,7 @@ export class PlayerDelivery {
     this.droppedAtVersion ??= this.highestVersion;
   }
 
-  /** Counts for the run, given the newest version the wallet committed for this player. */
+  /** Returns the counts for the run, given the newest version the wallet committed for this player. */
   finish(committedVersion: number): DeliveryCounts {
     const counts = { ...this.counts };
     if (this.droppedAtVersion !== undefined) counts.missingResyncs += 1;

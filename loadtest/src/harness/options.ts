@@ -14,20 +14,20 @@ export interface HarnessOptions {
   connectRatePerSecond: number;
   /** Share of players, 0 to 1, that drop and reconnect in the storm; 0 disables it. */
   reconnectShare: number;
-  /** When the storm starts, as seconds after the driver starts. */
+  /** Start of the storm, in seconds after the driver starts. */
   reconnectAtSeconds: number;
   workers: number;
   gatewayReplicas: number;
   targets: TargetKind[];
   /** Directory for the JSON result and the plots. */
   outputDirectory: string;
-  /** Replace the loadtest section of docs/benchmarks.md with the results. */
+  /** True to replace the loadtest section of docs/benchmarks.md with the results. */
   shouldUpdateDocs: boolean;
   /** A short name for the run in reports, `smoke` or `full`. */
   profile: string;
-  /** Redraw the plots and the section from the saved JSON result, without measuring. */
+  /** True to redraw the plots and the section from the saved JSON result, without measuring. */
   isRenderOnly: boolean;
-  /** Validate the options and exit, so a wrapper script can fail before it starts any server. */
+  /** True to validate the options and exit, so a wrapper script can fail before it starts any server. */
   isCheckOnly: boolean;
 }
 

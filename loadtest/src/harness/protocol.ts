@@ -33,7 +33,7 @@ export interface WorkerReport {
   counts: DeliveryCounts;
   /** Commit-to-receive latency of every push that was not a duplicate. */
   latency: EncodedLatency;
-  /** From a storm drop to the fresh snapshot. */
+  /** Latency from a storm drop to the fresh snapshot. */
   resyncLatency: EncodedLatency;
   /** Players whose committed version had not arrived when the worker gave up waiting. */
   behindAtEnd: number;

@@ -95,6 +95,8 @@ export async function runScenario(target: LoadTarget, options: HarnessOptions, l
     });
   }
 
+  let stormTimer: ReturnType<typeof setTimeout> | undefined;
+  let progress: ReturnType<typeof setInterval> | undefined;
   try {
     await connectedAll;
     const rampSeconds = (Date.now() - rampStartedMs) / 1000;
@@ -106,9 +108,8 @@ export async function runScenario(target: LoadTarget, options: HarnessOptions, l
     const cpuBefore = readCpuSeconds(target.processes);
     const driverStartedMs = Date.now();
     const stormAtMs = options.reconnectShare > 0 ? options.reconnectAtSeconds * 1000 : undefined;
-    const stormTimer =
-      stormAtMs === undefined ? undefined : setTimeout(() => post(states, { type: 'reconnect', share: options.reconnectShare }), stormAtMs);
-    const progress = startProgress(target.kind, options, states, driverStartedMs, () => committed, timeline);
+    if (stormAtMs !== undefined) stormTimer = setTimeout(() => post(states, { type: 'reconnect', share: options.reconnectShare }), stormAtMs);
+    progress = startProgress(target.kind, options, states, driverStartedMs, () => committed, timeline);
 
     const driven = await runOpenLoop(options.ratePerSecond, options.durationSeconds, async (index) => {
       const playerId = playerIds[pickPlayer(index, playerIds.length)] as string;
@@ -119,30 +120,17 @@ export async function runScenario(target: LoadTarget, options: HarnessOptions, l
       }
       return result.ok;
     });
-    clearTimeout(stormTimer);
-
     const finished = collect(states, 'report', (_state, message) => {
       reports.push(message.report);
       timeline.add(message.buckets);
     });
     post(states, { type: 'finish', committedVersions: Object.fromEntries(committedVersions), timeoutMs: FINISH_TIMEOUT_MS });
     await finished;
-    clearInterval(progress);
-    if (process.stderr.isTTY) process.stderr.write('\n');
     const cpuSeconds = subtractCpuSeconds(readCpuSeconds(target.processes), cpuBefore);
 
-    const latency = new LatencyRecorder();
-    const resync = new LatencyRecorder();
-    const counts = emptyCounts();
-    let behindAtEnd = 0;
+    const { latency, resync, counts, behindAtEnd } = mergeReports(reports);
     const stormSecond = stormAtMs === undefined ? Number.POSITIVE_INFINITY : Math.floor(options.reconnectAtSeconds);
     const beforeStorm = timeline.merged(driverStartedMs, 0, stormSecond);
-    for (const report of reports) {
-      latency.add(LatencyRecorder.decode(report.latency));
-      resync.add(LatencyRecorder.decode(report.resyncLatency));
-      addCounts(counts, report.counts);
-      behindAtEnd += report.behindAtEnd;
-    }
     return {
       target: target.kind,
       players: options.players,
@@ -171,8 +159,28 @@ export async function runScenario(target: LoadTarget, options: HarnessOptions, l
       cpuSeconds,
     };
   } finally {
+    clearTimeout(stormTimer);
+    if (progress !== undefined) {
+      clearInterval(progress);
+      if (process.stderr.isTTY) process.stderr.write('\n');
+    }
     await Promise.all(states.map((state) => state.worker.terminate()));
   }
+}
+
+/** Adds up what the workers reported at the end of a run. */
+function mergeReports(reports: readonly WorkerReport[]): { latency: LatencyRecorder; resync: LatencyRecorder; counts: DeliveryCounts; behindAtEnd: number } {
+  const latency = new LatencyRecorder();
+  const resync = new LatencyRecorder();
+  const counts = emptyCounts();
+  let behindAtEnd = 0;
+  for (const report of reports) {
+    latency.add(LatencyRecorder.decode(report.latency));
+    resync.add(LatencyRecorder.decode(report.resyncLatency));
+    addCounts(counts, report.counts);
+    behindAtEnd += report.behindAtEnd;
+  }
+  return { latency, resync, counts, behindAtEnd };
 }
 
 /** Spreads changes over every player, then repeats, so each player sees about the same number of pushes. */

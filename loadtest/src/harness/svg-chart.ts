@@ -18,7 +18,7 @@ export interface LineChart {
   markers?: Array<{ x: number; label: string }>;
   /** A line under the title, such as the run's parameters. */
   subtitle?: string;
-  /** `log` spaces powers of ten evenly, so sub-millisecond and multi-second values both stay readable. */
+  /** Scale of the y axis. `log` spaces powers of ten evenly, so sub-millisecond and multi-second values both stay readable. */
   yScale?: 'linear' | 'log';
 }
 

@@ -14,7 +14,7 @@ export interface Commit {
   balanceVersion?: number;
 }
 
-/** What players connect to and what the driver calls to change balances. */
+/** Target of a run: the URLs players connect to and the call the driver makes to change a balance. */
 export interface LoadTarget {
   kind: TargetKind;
   /** Base URLs of the replicas; players are spread over them. */
@@ -37,7 +37,7 @@ export function startTarget(kind: TargetKind, settings: TargetSettings): Promise
   return kind === 'platform' ? startPlatform(settings) : startBare(settings);
 }
 
-/** The real balance path: wallet, outbox, RabbitMQ, push gateways with the Redis adapter. */
+/** Starts the real balance path: wallet, outbox, RabbitMQ, push gateways with the Redis adapter. */
 async function startPlatform(settings: TargetSettings): Promise<LoadTarget> {
   const stack = await BrandStack.start({
     brand: 'loadtest-platform',
@@ -66,7 +66,7 @@ async function startPlatform(settings: TargetSettings): Promise<LoadTarget> {
 
 const BARE_KEY_PREFIX = 'croupier:loadtest-bare:';
 
-/** Bare socket.io replicas sharing the Redis adapter; see bare-server.ts. */
+/** Starts bare socket.io replicas that share the Redis adapter (see bare-server.ts). */
 async function startBare(settings: TargetSettings): Promise<LoadTarget> {
   await clearRedisPrefix(settings.infra.redisUrl, BARE_KEY_PREFIX);
   const ports = await Promise.all(Array.from({ length: settings.gatewayReplicas }, () => findFreePort()));

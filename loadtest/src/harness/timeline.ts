@@ -23,7 +23,7 @@ export class Timeline {
     }
   }
 
-  /** The newest second any worker has reported, for the progress line. */
+  /** Returns the newest second any worker has reported, for the progress line. */
   latest(): TimelinePoint | undefined {
     const newest = Math.max(...this.seconds.keys());
     const recorder = this.seconds.get(newest);
@@ -41,7 +41,7 @@ export class Timeline {
     return merged;
   }
 
-  /** Every second from the driver's start on, in order; seconds before it (stray pushes of the ramp) are left out. */
+  /** Returns every second from the driver's start on, in order. Earlier seconds (stray pushes of the ramp) are left out. */
   points(startedMs: number): TimelinePoint[] {
     const firstSecond = Math.floor(startedMs / 1000);
     return [...this.seconds.entries()]

@@ -1,5 +1,5 @@
 /**
- * Worker thread of the load-test harness: holds a slice of the players, each
+ * Worker thread of the load-test harness: keeps a slice of the players, each
  * on its own socket.io connection, and measures every push they receive.
  * The main thread drives the load; see run.ts for the message flow.
  */
