@@ -60,11 +60,12 @@ if [[ "$load_into_kind" == true ]]; then
   for image in "${images[@]}"; do
     echo "images.sh: loading $registry/$image:$version into kind cluster $kind_cluster" >&2
     if [[ "$engine" == podman ]]; then
-      # kind load docker-image reads from a docker daemon; with podman, hand it an archive instead.
-      archive="$(mktemp --suffix=.tar)"
-      podman save --output "$archive" "$registry/$image:$version"
-      "${kind_command[@]}" load image-archive "$archive" --name "$kind_cluster"
-      rm -f "$archive"
+      # kind load docker-image reads from a docker daemon, so with podman the image goes through an archive.
+      # mktemp -d works with both GNU and BSD mktemp, unlike --suffix.
+      archive_dir="$(mktemp -d)"
+      podman save --output "$archive_dir/image.tar" "$registry/$image:$version"
+      "${kind_command[@]}" load image-archive "$archive_dir/image.tar" --name "$kind_cluster"
+      rm -rf "$archive_dir"
     else
       "${kind_command[@]}" load docker-image "$registry/$image:$version" --name "$kind_cluster"
     fi

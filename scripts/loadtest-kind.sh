@@ -18,6 +18,10 @@ cd "$(dirname "$0")/.."
 
 namespace="${K6_NAMESPACE:-brand-alpha}"
 timeout_seconds="${K6_TIMEOUT_SECONDS:-1800}"
+if [[ ! "$timeout_seconds" =~ ^[0-9]+$ ]]; then
+  echo "loadtest-kind: invalid K6_TIMEOUT_SECONDS '$timeout_seconds'; set it to a whole number of seconds" >&2
+  exit 2
+fi
 job=croupier-k6-balance-push
 parameter_names=(PLAYERS RAMP HOLD RATE RECONNECT_SHARE RECONNECT_AT P99_MS CONNECT_ERROR_RATE_MAX BET_ERROR_RATE_MAX
   WALLET_VUS WALLET_MAX_VUS BET_AMOUNT SNAPSHOT_TIMEOUT SETUP_TIMEOUT SETUP_BATCH PLAYER_PREFIX RUN_ID GATEWAY_URL WALLET_URL)
@@ -41,17 +45,18 @@ dry_run_flags=()
 if [[ "${DRY_RUN:-0}" == 1 ]]; then dry_run_flags=(--dry-run=server); fi
 
 # Load-shape variables set in this environment go into the optional ConfigMap the Job reads with envFrom.
+# The ${array[@]+...} form expands an empty array under set -u in bash before 4.4 too (macOS ships 3.2).
 literals=()
 for name in "${parameter_names[@]}"; do
   if [[ -n "${!name:-}" ]]; then literals+=("--from-literal=$name=${!name}"); fi
 done
-kubectl create configmap croupier-k6-parameters -n "$namespace" "${literals[@]}" --dry-run=client -o yaml |
-  kubectl apply -n "$namespace" "${dry_run_flags[@]}" -f -
+kubectl create configmap croupier-k6-parameters -n "$namespace" ${literals[@]+"${literals[@]}"} --dry-run=client -o yaml |
+  kubectl apply -n "$namespace" ${dry_run_flags[@]+"${dry_run_flags[@]}"} -f -
 
 # A Job's pod template cannot change, so a new run replaces the previous Job.
 if [[ "${DRY_RUN:-0}" != 1 ]]; then kubectl delete job "$job" -n "$namespace" --ignore-not-found --wait=true; fi
 kubectl kustomize --load-restrictor=LoadRestrictionsNone loadtest/k6/deploy |
-  kubectl apply -n "$namespace" "${dry_run_flags[@]}" -f -
+  kubectl apply -n "$namespace" ${dry_run_flags[@]+"${dry_run_flags[@]}"} -f -
 if [[ "${DRY_RUN:-0}" == 1 ]]; then
   echo "loadtest-kind: the API server accepted the manifests (dry run, nothing created)"
   exit 0

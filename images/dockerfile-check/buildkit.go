@@ -13,10 +13,10 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// lintWithBuildKit runs the checks `docker build --check` runs, for every
-// stage, and turns BuildKit's warnings and its build error into findings.
+// lintWithBuildKit runs the checks of `docker build --check` on every stage
+// and converts BuildKit's warnings and its build error into findings.
 func lintWithBuildKit(ctx context.Context, dockerfile string, source []byte, args buildArgs) ([]Finding, error) {
-	// The source map names the Dockerfile in BuildKit's messages; it needs a marshalled state to exist.
+	// The source map names the Dockerfile in BuildKit's messages, and it needs a marshalled state.
 	state := llb.Local("dockerfile")
 	sourceMap := llb.NewSourceMap(&state, filepath.Base(dockerfile), "Dockerfile", source)
 	definition, err := state.Marshal(ctx)
@@ -52,12 +52,12 @@ func lintWithBuildKit(ctx context.Context, dockerfile string, source []byte, arg
 	return findings, nil
 }
 
-// offlineImageResolver stands in for a registry, which this tool must never
-// call: it returns a minimal Linux image config for every base image, in the
-// platform asked for.
+// offlineImageResolver replaces the registry, which this tool must never
+// call. It returns a minimal Linux image config for every base image, in the
+// requested platform.
 //
-// NOTE: so rules that depend on the real base image (its platforms, its
-// environment for UndefinedVar) see this stand-in, not the image.
+// NOTE: rules that depend on the real base image, such as its platforms or
+// the environment that UndefinedVar reads, see this config, not the image.
 type offlineImageResolver struct{}
 
 func (offlineImageResolver) ResolveImageConfig(_ context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
@@ -69,7 +69,7 @@ func (offlineImageResolver) ResolveImageConfig(_ context.Context, ref string, op
 		"os":           os,
 		"architecture": architecture,
 		"config":       map[string]any{"Env": []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
-		// One layer, so BuildKit does not take the base for `scratch`.
+		// One layer, so BuildKit does not treat the base as `scratch`.
 		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{digest.FromString(ref).String()}},
 	}
 	encoded, err := json.Marshal(config)

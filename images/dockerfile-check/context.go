@@ -109,8 +109,8 @@ func (c *buildContext) includedFiles() ([]string, error) {
 }
 
 // checkCopySources reports each COPY or ADD source from the context that
-// matches no file there, or only files that .dockerignore excludes: either
-// way `docker build` fails on it.
+// matches no file there, or only files that .dockerignore excludes, because
+// `docker build` fails on both.
 func checkCopySources(stages []Stage, context *buildContext) []Finding {
 	findings := []Finding{}
 	var files []string

@@ -1,10 +1,10 @@
 // Command dockerfile-check lints a Dockerfile with BuildKit's own parser and
-// build checks (the rules of `docker build --check`), adds the project's
-// rules for shippable images, checks every COPY source against the build
-// context and its .dockerignore, and prints one JSON report on stdout.
+// build checks, which are the rules of `docker build --check`. It adds the
+// project's rules for shippable images and checks every COPY source against
+// the build context and its .dockerignore. It prints one JSON report on stdout.
 //
 // It exits 0 when it could produce a report, even one with findings, and 2
-// on a usage or I/O error; the caller decides what a finding means.
+// on a usage or I/O error. The caller decides what a finding means.
 package main
 
 import (
@@ -85,7 +85,7 @@ func check(ctx context.Context, contextDir, dockerfile string, args buildArgs, l
 
 	stages, err := parseStages(source, args)
 	if err != nil {
-		// BuildKit reported the parse error as a finding already; there is no model to check further.
+		// BuildKit already reported the parse error as a finding, and there are no stages to check further.
 		return report, nil
 	}
 	report.Stages = stages

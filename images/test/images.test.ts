@@ -25,7 +25,7 @@ import { copyLayoutForRun, processUid, runHealthcheck, startEntrypoint, waitUnti
 const ROOT_VERSION = (JSON.parse(readFileSync(path.join(REPOSITORY_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const BUILD_ARGS = { VERSION: ROOT_VERSION, REVISION: 'test', CREATED: '2026-01-01T00:00:00Z' };
 
-/** The images docs/images.md lists: target, workspace, entrypoint and the port variable its HEALTHCHECK reads. */
+/** Images that docs/images.md lists, by target, with workspace, entrypoint and the port variable that the HEALTHCHECK reads. */
 const IMAGES = {
   wallet: { workspace: 'services/wallet', entrypoint: 'services/wallet/dist/src/main.js', portVariable: 'WALLET_HTTP_PORT' },
   rules: { workspace: 'services/rules', entrypoint: 'services/rules/dist/src/main.js', portVariable: 'PORT' },
@@ -40,7 +40,10 @@ function target(report: DockerfileReport, name: ImageName): Stage {
   return stage;
 }
 
-/** Checks that a process started from an image runs as the image's USER; only root can switch users. */
+/**
+ * Asserts that a process started from an image runs as the image's USER. It
+ * checks nothing unless the test runs as root, because only root can switch users.
+ */
 function assertRunsAsImageUser(name: string, stage: Stage, pid: number | undefined): void {
   if (process.getuid?.() !== 0) return;
   assert.equal(processUid(pid as number), Number(stage.user.split(':')[0]), `${name}: runs as the image's USER ${stage.user}`);
@@ -172,7 +175,7 @@ async function createBrand(infra: InfraSettings): Promise<BrandEnvironment> {
   await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
   await admin.end();
   const databaseUrl = Object.assign(new URL(infra.pgUrl), { pathname: `/${database}` }).toString();
-  // The operator creates the rules schema for the rules role; here the admin does.
+  // In a cluster the operator creates the rules schema for the rules role, and here the admin connection does.
   const brandDatabase = new pg.Client({ connectionString: databaseUrl });
   await brandDatabase.connect();
   await brandDatabase.query('CREATE SCHEMA rules');

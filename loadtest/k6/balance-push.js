@@ -91,12 +91,12 @@ export const options = {
   },
 };
 
-/** Player ids are derived from the run id and an index, so VUs need no list from setup. */
+/** Returns the id of player `index` in the run. Ids derive from the run id, so VUs need no list from setup. */
 export function playerIdOf(runId, index) {
   return load.playerPrefix + '-' + runId + '-' + index;
 }
 
-// Enough for every bet the run places on a player, twice over, so no bet fails for lack of funds.
+// Twice the bets that the run places on a player, plus ten bets, so no bet fails for lack of funds.
 function depositAmount() {
   const betsPerPlayer = Math.ceil((load.rate * load.hold.ms) / 1000 / load.players);
   const minor = (betsPerPlayer * 2 + 10) * load.betAmountMinor;
@@ -148,17 +148,17 @@ function startSession(data, firstIndex, count, stormAtMs) {
   });
 }
 
-/** `players` scenario: players 0 to PLAYERS - storm players - 1. */
+/** Runs the `players` scenario on players 0 to PLAYERS - storm players - 1. */
 export function holdConnection(data) {
   startSession(data, 0, load.players - load.stormPlayers, undefined);
 }
 
-/** `reconnect_storm` scenario: the last floor(PLAYERS x RECONNECT_SHARE) players, which also reconnect at RECONNECT_AT. */
+/** Runs the `reconnect_storm` scenario on the last floor(PLAYERS x RECONNECT_SHARE) players, which also reconnect at RECONNECT_AT. */
 export function holdConnectionThroughStorm(data) {
   startSession(data, load.players - load.stormPlayers, load.stormPlayers, load.reconnectAt.ms);
 }
 
-/** `wallet` scenario: one bet callback on the next player, round-robin. */
+/** Runs one iteration of the `wallet` scenario: a bet callback on the next player, round-robin. */
 export function placeBet(data) {
   const wallet = readWalletConfig(__ENV);
   const iteration = exec.scenario.iterationInTest;

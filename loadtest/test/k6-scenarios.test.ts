@@ -37,7 +37,7 @@ function listScripts(directory: string): string[] {
     .map((entry) => path.join(entry.parentPath, entry.name));
 }
 
-/** Imports a k6 library file; its types are not declared, so callers describe the part they use. */
+/** Imports a k6 library file. Its types are not declared, so callers describe the part they use. */
 async function importK6<T>(relativePath: string): Promise<T> {
   registerK6StandIns();
   return (await import(pathToFileURL(path.join(K6_DIR, relativePath)).href)) as T;
@@ -177,7 +177,7 @@ describe('balance-push options', () => {
     assert.deepEqual(options.thresholds.balance_updates_out_of_order, ['count==0']);
   });
 
-  it('follows env overrides', async () => {
+  it('applies env overrides', async () => {
     const { options } = await loadOptions({ PLAYERS: '500', RECONNECT_SHARE: '0.1', RAMP: '1m', HOLD: '5m', RATE: '800', P99_MS: '25' });
     assert.deepEqual(options.scenarios.players?.stages, [
       { duration: '1m', target: 450 },
@@ -213,7 +213,7 @@ describe('balance-push options', () => {
     }
   });
 
-  it('demands wallet credentials only in setup', async () => {
+  it('requires wallet credentials only in setup', async () => {
     const { exports } = await loadOptions({ PLAYERS: '2' });
     assert.throws(() => (exports.setup as () => unknown)(), /missing wallet credentials: set WALLET_API_KEY, PAYMENT_SECRET, PROVIDER_SECRET/);
   });
@@ -403,7 +403,7 @@ describe('k6 wallet and player session against a live brand', () => {
     assert.equal(token.split('.').length, 3, 'a JWT');
   });
 
-  it('gets rejected with a wrong secret', () => {
+  it('rejects requests with wrong secrets', () => {
     const forged = { ...walletConfig, providerSecret: 'not-the-provider-secret', paymentSecret: 'not-the-payment-secret' };
     const bet = wallet.send(
       wallet.betRequest(forged, { playerId: 'k6-signing', transactionId: 'k6-forged-bet', roundId: 'r2', gameId: 'g1', amount: '1.00', currency: 'EUR' }),
@@ -424,7 +424,7 @@ describe('k6 wallet and player session against a live brand', () => {
     for (const index of [0, 1, 2]) {
       const snapshot = await stack.walletApi.snapshot(`k6-setup1-${index}`);
       assert.equal(snapshot.statusCode, 200, `player ${index}`);
-      // 10 bets/s for 10 s over 3 players is 34 bets each; twice that plus 10, at 0.10 EUR.
+      // 10 bets/s for 10 s over 3 players is 34 bets each, so setup deposits (2 × 34 + 10) × 0.10 EUR.
       assert.equal(snapshot.body.cashMinor, 780);
     }
   });
@@ -470,7 +470,9 @@ describe('k6 wallet and player session against a live brand', () => {
 
     assert.equal(sum(metrics.updatesReceived), 5, 'five balance:changed pushes');
     assert.equal(metrics.commitToReceive.samples.length, 5);
-    assert.ok(metrics.commitToReceive.samples.every((ms) => ms >= 0 && ms < 2_000), `latencies ${metrics.commitToReceive.samples.join(', ')}`);
+    const latencies = metrics.commitToReceive.samples.join(', ');
+    assert.ok(metrics.commitToReceive.samples.every((ms) => ms >= 0), `negative latency in ${latencies}`);
+    assert.ok(metrics.commitToReceive.samples.every((ms) => ms < 2_000), `latency of 2 s or more in ${latencies}`);
     assert.equal(sum(metrics.reconnects), 1, 'one planned reconnect');
     assert.deepEqual(metrics.connectFailed.samples, [0, 0], 'two successful connects');
     assert.equal(sum(metrics.reconnectSnapshotMissing), 0);
@@ -563,7 +565,7 @@ describe('k6 manifests', () => {
     assert.ok(graph.includes('lib/wallet.js'), graph.join(', '));
     assert.deepEqual(Object.keys(mounted).sort(), graph, 'the Job mounts exactly the files the scenario imports');
     for (const [relativePath, key] of Object.entries(mounted)) {
-      assert.equal(configMap.data?.[key], readFileSync(path.join(K6_DIR, relativePath), 'utf8'), `ConfigMap key ${key} holds ${relativePath}`);
+      assert.equal(configMap.data?.[key], readFileSync(path.join(K6_DIR, relativePath), 'utf8'), `ConfigMap key ${key} contains ${relativePath}`);
     }
   });
 
@@ -594,7 +596,7 @@ describe('k6 manifests', () => {
     assert.equal(lib?.configMap?.name, 'croupier-k6-scripts');
     const libFiles = (lib?.configMap?.items ?? []).map((item) => `lib/${item.path}`).sort();
     assert.deepEqual(libFiles, moduleGraph().filter((file) => file.startsWith('lib/')));
-    assert.ok(spec.runner.volumeMounts.some((mount) => mount.name === 'lib' && mount.mountPath === '/test/lib'));
+    assert.ok(spec.runner.volumeMounts.some((mount) => mount.name === 'lib' && mount.mountPath === '/test/lib'), 'the runner mounts lib at /test/lib');
   });
 
   it('render the scripts alone for the TestRun', () => {
@@ -645,7 +647,8 @@ describe('k6 manifests', () => {
     assert.ok(podSpec.securityContext.runAsUser > 0);
     assert.equal(container.securityContext.allowPrivilegeEscalation, false);
     assert.equal(container.securityContext.readOnlyRootFilesystem, true);
-    assert.ok(container.resources.requests.cpu !== undefined && container.resources.limits.memory !== undefined);
+    assert.ok(container.resources.requests.cpu !== undefined, 'the container requests CPU');
+    assert.ok(container.resources.limits.memory !== undefined, 'the container has a memory limit');
     const summaryPath = container.env.find((variable) => variable.name === 'SUMMARY_PATH')?.value ?? '';
     assert.ok(container.volumeMounts.some((mount) => summaryPath.startsWith(`${mount.mountPath}/`)), 'the summary goes to a writable mount');
   });
@@ -692,6 +695,7 @@ describe('k6 manifests', () => {
       const secret = kubectl(['apply', '--server-side', '-n', namespace, '-f', path.join(DEPLOY_DIR, 'credentials.example.yaml')]);
       assert.equal(secret.status, 0, secret.stderr);
       const rendered = spawnSync('kubectl', ['kustomize', '--load-restrictor=LoadRestrictionsNone', DEPLOY_DIR], { encoding: 'utf8' });
+      assert.equal(rendered.status, 0, rendered.stderr);
       const applied = kubectl(['apply', '--server-side', '-n', namespace, '-f', '-'], rendered.stdout);
       assert.equal(applied.status, 0, applied.stderr);
 

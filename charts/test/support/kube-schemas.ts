@@ -2,14 +2,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * JSON schemas for kubeconform, made from the API server's own OpenAPI v2
- * document (no schema can be downloaded here, and the server is the real
- * source anyway) and from the Tenant CRD's openAPIV3Schema.
+ * JSON schemas for kubeconform, generated from the API server's own OpenAPI v2
+ * document and from the Tenant CRD's openAPIV3Schema. The test downloads no
+ * schemas, and the server is the authoritative source anyway.
  *
- * One file per kind, named as the schema-location template below expects,
- * holding the kind's schema and the definitions it reaches. The schemas are
- * strict: an object with declared properties refuses unknown ones, as
- * kubectl's field validation does.
+ * Each kind gets one file, named as the schema-location template below
+ * expects, that contains the kind's schema and the definitions it references.
+ * The schemas are strict: an object with declared properties rejects unknown
+ * ones, as kubectl's strict field validation does.
  */
 
 type Schema = Record<string, unknown>;
@@ -30,7 +30,7 @@ function schemaFileName(apiVersion: string, kind: string): string {
   return `${kind.toLowerCase()}-${parts[0]}-${parts.at(-1)}.json`;
 }
 
-/** Makes one OpenAPI schema node a JSON schema that kubeconform reads as strict. */
+/** Converts one OpenAPI schema node to a strict JSON schema for kubeconform. */
 function toJsonSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(toJsonSchema);
   if (typeof node !== 'object' || node === null) return node;
@@ -44,7 +44,7 @@ function toJsonSchema(node: unknown): unknown {
     if (key === 'properties' || key === 'definitions') {
       out[key] = Object.fromEntries(Object.entries(value as Schema).map(([name, child]) => [name, toJsonSchema(child)]));
     } else if (key.startsWith('x-kubernetes-') || key === 'format') {
-      // Dropped: formats such as int32 or date-time are not checked by the API server's decoding either.
+      // Dropped because the API server's decoding does not check formats such as int32 or date-time either.
       continue;
     } else {
       out[key] = toJsonSchema(value);
@@ -67,7 +67,7 @@ function collectRefs(node: unknown, into: Set<string>): void {
   }
 }
 
-/** The definitions reachable from `roots`, converted. */
+/** Collects the definitions that `roots` reference, directly or transitively, and converts them. */
 function reachableDefinitions(definitions: Record<string, Schema>, roots: unknown[]): Record<string, unknown> {
   const seen = new Set<string>();
   const pending = new Set<string>();
@@ -86,7 +86,10 @@ function reachableDefinitions(definitions: Record<string, Schema>, roots: unknow
   return out;
 }
 
-/** Definitions whose OpenAPI v2 form does not say what the API server accepts. */
+/**
+ * Returns the definitions with IntOrString and Quantity replaced, because their
+ * OpenAPI v2 form does not describe what the API server accepts.
+ */
 function patchedDefinitions(definitions: Record<string, Schema>): Record<string, Schema> {
   return {
     ...definitions,

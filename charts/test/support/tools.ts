@@ -3,8 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * helm and kubeconform, built from the Go module proxy by charts/tools/build.sh
- * and cached under ~/.cache/croupier/chart-tools, run as child processes.
+ * Runners for helm and kubeconform as child processes. charts/tools/build.sh
+ * builds both from the Go module proxy and caches them under
+ * ~/.cache/croupier/chart-tools.
  */
 
 export const CHARTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -16,7 +17,10 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a program and resolves with its exit code and output; a non-zero exit is a result, not an error. */
+/**
+ * Runs a program and resolves with its exit code and output. A non-zero exit
+ * resolves too, and only a failure to start or a timeout rejects.
+ */
 export function run(program: string, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
@@ -40,7 +44,7 @@ export interface ChartTools {
   kubeconform(args: string[], input: string): Promise<RunResult>;
 }
 
-/** Builds the tools when the cache lacks them (the first time, a few minutes). */
+/** Builds the tools unless they are cached (a few minutes the first time) and returns their runners. */
 export async function chartTools(): Promise<ChartTools> {
   const build = await run(path.join(CHARTS_DIR, 'tools/build.sh'), [], { timeoutMs: 30 * 60_000 });
   if (build.code !== 0) throw new Error(`charts/tools/build.sh failed (exit ${build.code}):\n${build.stderr}`);

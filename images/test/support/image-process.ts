@@ -19,8 +19,8 @@ function imageUser(stage: Stage): { uid: number; gid: number } | undefined {
 }
 
 /**
- * Copies a cached layout into `runDir`, which the image user must be able to
- * enter: the cache lives under root's home. Returns the copy's root.
+ * Copies a cached layout into `runDir` and returns the copy's root. The image
+ * user must be able to enter `runDir`, which it cannot do under root's home.
  */
 export function copyLayoutForRun(layoutRoot: string, runDir: string): string {
   const root = path.join(runDir, path.basename(layoutRoot));
@@ -28,7 +28,10 @@ export function copyLayoutForRun(layoutRoot: string, runDir: string): string {
   return root;
 }
 
-/** The program the image runs: `node` is this machine's Node.js, which has the version the Dockerfile pins. */
+/**
+ * Resolves `node` to this machine's Node.js.
+ * NOTE: nothing checks that its version equals the NODE_VERSION that the Dockerfile pins.
+ */
 function resolveProgram(command: string[]): [string, string[]] {
   const [program, ...args] = command;
   return [program === 'node' ? process.execPath : (program as string), args];
@@ -104,7 +107,7 @@ export function runHealthcheck(stage: Stage, root: string, env: Record<string, s
   });
 }
 
-/** Polls `url` until it returns 200; fails early with the process output when the process exits first. */
+/** Polls `url` until it returns 200, and fails early with the process output when the process exits first. */
 export async function waitUntilReady(url: string, service: ImageProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastProblem = 'no response yet';

@@ -29,7 +29,7 @@ export const UpdateOutcome = Object.freeze({
 
 export class BalanceTracker {
   constructor() {
-    /** Every version up to this one was delivered or covered by a snapshot; undefined until the first snapshot. */
+    /** Highest version up to which every version was delivered or covered by a snapshot, or undefined until the first snapshot. */
     this.coveredVersion = undefined;
     /** Highest version seen in a snapshot or a change. */
     this.highestVersion = undefined;

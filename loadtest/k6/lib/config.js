@@ -9,7 +9,7 @@ const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60 * 1000, h: 60 * 60 * 1000 };
 const DURATION_PATTERN = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 
-/** Parses a k6 duration such as `30s`, `2m`, `1m30s` or `500ms` into milliseconds; returns undefined when invalid. */
+/** Parses a k6 duration such as `30s`, `2m`, `1m30s` or `500ms` into milliseconds, or returns undefined when it is invalid. */
 export function parseDurationMs(text) {
   if (!DURATION_PATTERN.test(text)) return undefined;
   let totalMs = 0;
@@ -52,7 +52,7 @@ function readDuration(env, name, fallback) {
   return { text: text, ms: ms };
 }
 
-// EUR-like amounts only: the scripts create EUR players, whose currency has two decimal places.
+// Only amounts with two decimal places, because the scripts create EUR players.
 function readAmountMinor(env, name, fallback) {
   const text = readRaw(env, name, fallback);
   if (!/^\d+(\.\d{1,2})?$/.test(text) || Number(text) <= 0) throw invalid(name, text, 'a positive amount with at most 2 decimal places, such as 0.10');
@@ -61,7 +61,7 @@ function readAmountMinor(env, name, fallback) {
 
 /**
  * Returns the run's load shape. Defaults give a run of about three minutes
- * with 100 players; `P99_MS` defaults to the project's target of 10 ms p99
+ * with 100 players. `P99_MS` defaults to the project's target of 10 ms p99
  * commit-to-receive latency.
  */
 export function readLoadConfig(env) {

@@ -17,7 +17,8 @@ const RECONNECT_DELAY_MS_MIN = 500;
 const RECONNECT_DELAY_MS_MAX = 10000;
 
 /**
- * Options:
+ * Starts one player session and returns its state, or undefined when the
+ * deadline has already passed. Options:
  *   - `WebSocket`: the constructor of `k6/websockets` (or `ws` in Node tests);
  *   - `gatewayUrl`, `wallet` (see readWalletConfig), `playerId`;
  *   - `deadlineMs`: when to close for good and count lost updates;
@@ -26,7 +27,7 @@ const RECONNECT_DELAY_MS_MAX = 10000;
  *   - `metrics`: the k6 metric objects named in balance-push.js.
  */
 export function runPlayerSession(options) {
-  // A VU can start one more iteration just before its scenario ends; it has nothing left to measure.
+  // A VU can start one more iteration just before its scenario ends, and that iteration has nothing left to measure.
   if (Date.now() >= options.deadlineMs) return undefined;
 
   const session = {

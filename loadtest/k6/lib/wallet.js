@@ -117,8 +117,9 @@ export function send(request) {
 }
 
 /**
- * Throws an Error when the response status is not one of `statuses`, with the
- * wallet's error code when the body carries one.
+ * Throws an Error when the response status is not one of `statuses`. The
+ * message contains the transport error or the start of the body, which
+ * contains the wallet's error code.
  */
 export function expectStatus(response, statuses, what) {
   if (statuses.indexOf(response.status) !== -1) return response;

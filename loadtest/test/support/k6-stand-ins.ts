@@ -37,7 +37,7 @@ export interface HttpRequestRecord {
   headers: Record<string, string>;
 }
 
-/** State the stand-ins read on every call; tests set it before loading or running a script. */
+/** State that the stand-ins read on every call. Tests set it before they load or run a script. */
 export interface K6Context {
   metrics: Map<string, RecordedMetric>;
   requests: HttpRequestRecord[];
@@ -93,7 +93,7 @@ function blockingFetch(request: HttpRequestRecord): StandInResponse {
   const flag = new Int32Array(new SharedArrayBuffer(4));
   httpWorker.worker.postMessage({ flag, request });
   if (Atomics.wait(flag, 0, 0, HTTP_TIMEOUT_MS + 5_000) === 'timed-out') {
-    throw new Error(`stand-in HTTP ${request.method} ${request.url} got no result from its worker`);
+    throw new Error(`stand-in HTTP ${request.method} ${request.url} timed out after ${HTTP_TIMEOUT_MS + 5_000} ms waiting for the worker thread`);
   }
   const message = receiveMessageOnPort(httpWorker.port as Parameters<typeof receiveMessageOnPort>[0]);
   const result = message?.message as { status: number; body: string | null; error: string };
@@ -103,7 +103,7 @@ function blockingFetch(request: HttpRequestRecord): StandInResponse {
   };
 }
 
-/** Stops the HTTP worker; call it in `after` of a test that used HTTP. */
+/** Stops the HTTP worker. Call it in the `after` hook of a test that used HTTP. */
 export async function stopK6StandIns(): Promise<void> {
   if (httpWorker === undefined) return;
   httpWorker.port.close();
@@ -178,7 +178,7 @@ const standIns: Record<string, Record<string, unknown>> = {
   },
 };
 
-// The hooks run on Node's loader thread, so they only map names; the stand-in objects stay on this thread.
+// The hooks run on Node's loader thread, so they only map names, and the stand-in objects stay on this thread.
 const HOOKS_SOURCE = `
 let exportsBySpecifier = {};
 export async function initialize(data) { exportsBySpecifier = data.exports; }
